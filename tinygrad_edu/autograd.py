@@ -1,0 +1,275 @@
+"""Reverse-mode automatic differentiation: ``Function``, the backward walk, ``grad``, ``no_grad``.
+
+The whole idea in four lines. A forward computation is a graph: every tensor made by an operation
+remembers that operation (its ``grad_fn``), and the operation remembers its input tensors. For a
+scalar loss L and a tensor y = f(x1, ..., xn) inside that graph, the chain rule says
+
+    dL/dxi = dL/dy · dy/dxi        (summed over every y that uses xi)
+
+so we visit the graph from L back to the leaves, in *reverse topological order* (every consumer of
+a tensor before the tensor itself), and hand each operation the gradient of its output, ``grad``;
+its ``backward`` returns the gradients of its inputs. A tensor used twice receives the sum.
+
+Three choices keep this engine small and honest:
+
+- ``backward`` is written with Tensor operations, not raw arrays. Normally it runs under
+  ``no_grad`` and records nothing; with ``create_graph=True`` it is recorded like any forward
+  computation, so the gradient is itself differentiable (second derivatives for free).
+- Broadcasting is undone in exactly one place, :func:`sum_to`, applied to every input gradient.
+- The graph points backwards only (output -> function -> inputs). An operation that needs its own
+  output in ``backward`` holds it by weak reference, so a finished graph has no reference cycles
+  and is freed by reference counting alone.
+"""
+from __future__ import annotations
+
+import functools
+import weakref
+
+from .backend import array_module
+from .tensor import Tensor
+
+
+class ShapeError(ValueError):
+    """An operation got inputs whose shapes do not fit together."""
+
+
+class DeviceError(RuntimeError):
+    """An operation got tensors that live on different devices."""
+
+
+# ----------------------------------------------------------------------------- gradient mode
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True when new operations are recorded in the graph."""
+    return _grad_enabled
+
+
+class _GradMode:
+    """Set whether operations are recorded, for a ``with`` block or a decorated function."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __enter__(self):
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, self.enabled
+
+    def __exit__(self, *exc_info):
+        global _grad_enabled
+        _grad_enabled = self.previous
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """``with no_grad():`` runs operations without recording them (inference, optimizer steps)."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(_GradMode):
+    """``with enable_grad():`` records operations again inside a ``no_grad`` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+# ----------------------------------------------------------------------------- Function
+
+class Function:
+    """One differentiable operation: ``forward`` on arrays, ``backward`` in Tensor operations.
+
+    A subclass writes two methods:
+
+    - ``forward(self, *arrays, **params)`` computes the output array. ``self.xp`` is the array
+      module (NumPy or CuPy) of the inputs' device. Positional arguments are the input arrays,
+      keyword arguments are plain settings (an axis, a shape).
+    - ``backward(self, grad)`` gets dL/d(output) as a Tensor and returns one gradient Tensor (or
+      None) per input. The inputs are ``self.inputs``; classes with ``saves_output = True`` can
+      read their output as ``self.output``.
+
+    ``Function.apply(*tensors, **params)`` runs the forward pass and links the result into the graph.
+    """
+
+    saves_output = False   # set True when backward needs the output (exp, tanh, softmax...)
+    inputs: tuple
+    _output_ref = None
+
+    @staticmethod
+    def check_devices(name: str, inputs) -> str:
+        """The one device all ``inputs`` are on; mixing devices is an error naming both."""
+        device = inputs[0].device
+        for tensor in inputs:
+            if tensor.device != device:
+                raise DeviceError(f"{name}: tensors are on different devices, {device!r} and "
+                                  f"{tensor.device!r}; move one with .to()")
+        return device
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params) -> Tensor:
+        device = cls.check_devices(cls.__name__, inputs)
+        fn = cls()
+        fn.xp = array_module(device)
+        try:
+            data = fn.forward(*[tensor.data for tensor in inputs], **params)
+        except ShapeError:
+            raise
+        except ValueError as error:   # NumPy's broadcasting and reshape errors, named after the op
+            shapes = " and ".join(str(tensor.shape) for tensor in inputs)
+            raise ShapeError(f"{cls.__name__}: {error} (input shapes {shapes})") from error
+        requires_grad = _grad_enabled and any(tensor.requires_grad for tensor in inputs)
+        out = Tensor._make(data, device, requires_grad)
+        if requires_grad:
+            fn.inputs = inputs
+            out.grad_fn = fn
+            if cls.saves_output:
+                fn._output_ref = weakref.ref(out)
+        return out
+
+    @property
+    def output(self) -> Tensor:
+        """The tensor this call produced (alive whenever its backward runs)."""
+        return self._output_ref()
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad: Tensor):
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+# ----------------------------------------------------------------------------- the backward walk
+
+def sum_to(grad: Tensor, shape: tuple, op: str = "backward") -> Tensor:
+    """Undo broadcasting: sum ``grad`` over the axes that broadcasting added or stretched.
+
+    If x of shape (3, 1) was broadcast to (2, 3, 4) in the forward pass, each x element was used
+    2*4 times, so dL/dx is dL/dy summed over axis 0 (added) and axis 2 (stretched from 1).
+    This is the only place in the engine that knows about broadcasting in reverse.
+    """
+    lead = grad.ndim - len(shape)
+    if lead < 0 or any(n not in (1, m) for n, m in zip(shape, grad.shape[lead:])):
+        raise ShapeError(f"{op} returned a gradient of shape {grad.shape} for an input of "
+                         f"shape {tuple(shape)}")
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                      if n == 1 and grad.shape[lead + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape) if grad.shape != tuple(shape) else grad
+
+
+def _topological_order(roots) -> list:
+    """Every tensor that needs a gradient, each after all of its inputs. No recursion, so a graph
+    100,000 operations deep is fine: an explicit stack holds (tensor, inputs_done) pairs."""
+    order, seen = [], set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if node.grad_fn is not None:
+            stack.extend((parent, False) for parent in node.grad_fn.inputs
+                         if parent.requires_grad and id(parent) not in seen)
+    return order
+
+
+def _backpropagate(outputs, seeds, create_graph: bool, targets=None) -> dict:
+    """Send ``seeds`` (dL/d output) back through the graph.
+
+    With ``targets=None`` the gradients of the leaves are added to their ``.grad``; otherwise the
+    gradients of the tensors whose ids are in ``targets`` are returned as {id: gradient}."""
+    pending: dict[int, Tensor] = {}
+    for out, seed in zip(outputs, seeds):
+        pending[id(out)] = pending[id(out)] + seed if id(out) in pending else seed
+    found = {}
+    with _GradMode(create_graph):
+        for node in reversed(_topological_order(outputs)):
+            grad = pending.pop(id(node), None)
+            if grad is None:
+                continue
+            if targets is not None and id(node) in targets:
+                found[id(node)] = grad
+            fn = node.grad_fn
+            if fn is None:   # a leaf: this gradient is final
+                if targets is None:
+                    node.grad = grad if node.grad is None else node.grad + grad
+                continue
+            input_grads = fn.backward(grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for parent, parent_grad in zip(fn.inputs, input_grads):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                if parent_grad.shape != parent.shape:
+                    parent_grad = sum_to(parent_grad, parent.shape, f"{type(fn).__name__}.backward")
+                key = id(parent)
+                pending[key] = pending[key] + parent_grad if key in pending else parent_grad
+    return found
+
+
+def _seed(output: Tensor, gradient, op: str) -> Tensor:
+    """dL/d(output) to start from: 1 for a scalar output, else the gradient the caller gives."""
+    if gradient is None:
+        if output.size != 1:
+            raise RuntimeError(f"{op}: the output has shape {output.shape}; a gradient can only be "
+                               f"created implicitly for a scalar output, so pass one of that shape")
+        return Tensor._make(output.xp.ones_like(output.data), output.device)
+    gradient = gradient if isinstance(gradient, Tensor) else Tensor(gradient, device=output.device)
+    if gradient.shape != output.shape:
+        raise ShapeError(f"{op}: gradient of shape {gradient.shape} given for an output of "
+                         f"shape {output.shape}")
+    return gradient
+
+
+def backward(tensor: Tensor, gradient=None, create_graph: bool = False) -> None:
+    """Add d(tensor)/d(leaf) (times ``gradient`` for a non-scalar) to every leaf's ``.grad``."""
+    if not tensor.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and was not computed "
+                           "from one that does (set requires_grad=True on the inputs)")
+    seed = _seed(tensor, gradient, "backward")
+    _backpropagate([tensor], [seed if create_graph else seed.detach()], create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned (``.grad`` is untouched).
+
+    Like ``torch.autograd.grad``: ``outputs`` and ``inputs`` are Tensors or sequences of them;
+    ``grad_outputs`` holds dL/d(output) for non-scalar outputs. An input that does not affect the
+    outputs is an error unless ``allow_unused=True``, in which case its gradient is None.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    for i, tensor in enumerate(inputs):
+        if not tensor.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {tensor.shape}) does not require grad")
+    used = [(out, _seed(out, g, "grad")) for out, g in zip(outputs, grad_outputs)
+            if out.requires_grad]
+    seeds = [seed if create_graph else seed.detach() for _, seed in used]
+    found = _backpropagate([out for out, _ in used], seeds, create_graph,
+                           targets={id(tensor) for tensor in inputs})
+    grads = tuple(found.get(id(tensor)) for tensor in inputs)
+    for i, g in enumerate(grads):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {inputs[i].shape}) was not used to compute "
+                               f"the outputs; pass allow_unused=True to get None for it")
+    return grads

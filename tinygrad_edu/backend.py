@@ -1,0 +1,103 @@
+"""The array backends: where a tensor's numbers live.
+
+A device is a plain string. ``"cpu"`` arrays are NumPy arrays; ``"cuda"`` arrays are CuPy arrays
+on an NVIDIA GPU. NumPy and CuPy share one API (``xp.exp``, ``xp.matmul``, ...), so an operation
+asks this module for the array module of its device and writes its math once.
+
+Everything that *differs* between the two libraries lives here and nowhere else:
+
+- which module serves a device (:func:`array_module`), and which device an array is on;
+- moving arrays between host and GPU (:func:`to_device`, :func:`asnumpy`), always explicitly;
+- the random generators (:func:`manual_seed`, :func:`generator`);
+- scatter-add, the one array call whose name differs (``np.add.at`` vs ``cupyx.scatter_add``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+try:  # CuPy is an optional extra: `pip install -e ".[gpu]"`
+    import cupy as _cupy
+except ImportError:  # pragma: no cover - depends on the machine
+    _cupy = None
+
+DEVICES = ("cpu", "cuda")
+
+
+def cuda_available() -> bool:
+    """True when CuPy is installed and can see at least one GPU."""
+    if _cupy is None:
+        return False
+    try:
+        return _cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # CuPy present but no driver / no device
+        return False
+
+
+_MODULES = {"cpu": np}
+
+
+def array_module(device: str):
+    """The array library for ``device``: ``numpy`` for "cpu", ``cupy`` for "cuda"."""
+    module = _MODULES.get(device)
+    if module is not None:
+        return module
+    if device == "cuda":
+        if not cuda_available():
+            raise RuntimeError("device 'cuda' requested, but CuPy or a usable NVIDIA GPU is missing "
+                               "(install the extra with: pip install -e \".[gpu]\")")
+        _MODULES["cuda"] = _cupy
+        return _cupy
+    raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
+
+
+def device_of(array) -> str:
+    """The device an array lives on."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return "cuda"
+    return "cpu"
+
+
+def is_array(obj) -> bool:
+    """True for a NumPy or CuPy ndarray."""
+    return isinstance(obj, np.ndarray) or (_cupy is not None and isinstance(obj, _cupy.ndarray))
+
+
+def to_device(array, device: str):
+    """``array`` on ``device``: the same object if it is there already, else a copy."""
+    if device_of(array) == device:
+        return array
+    if device == "cpu":
+        return _cupy.asnumpy(array)
+    return array_module(device).asarray(array)
+
+
+def asnumpy(array) -> np.ndarray:
+    """A NumPy array with the values of ``array`` (copied off the GPU when needed)."""
+    return to_device(array, "cpu")
+
+
+def scatter_add(target, indices, values) -> None:
+    """``target[indices] += values`` where repeated indices *accumulate* (in place)."""
+    if device_of(target) == "cuda":
+        import cupyx
+        cupyx.scatter_add(target, indices, values)
+    else:
+        np.add.at(target, indices, values)
+
+
+# Random numbers: one generator per device, all reseeded by manual_seed.
+_generators: dict[str, object] = {}
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator of every backend, so runs repeat exactly on a given device."""
+    _generators["cpu"] = np.random.default_rng(seed)
+    if cuda_available():
+        _generators["cuda"] = _cupy.random.default_rng(seed)
+
+
+def generator(device: str):
+    """The random generator of ``device`` (``numpy.random.Generator`` or CuPy's)."""
+    if device not in _generators:
+        _generators[device] = array_module(device).random.default_rng()
+    return _generators[device]

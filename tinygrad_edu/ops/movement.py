@@ -1,0 +1,240 @@
+"""Movement and indexing: operations that move values around without computing new ones.
+
+Each backward puts the gradient back where the value came from: reshape undoes a reshape,
+a permutation is undone by the inverse permutation, a slice's gradient is scattered back into
+zeros (adding, when an integer-array index picks the same element twice), concatenation is
+undone by slicing.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function, ShapeError, is_grad_enabled, sum_to
+from ..tensor import Tensor
+
+
+def _shape_arg(shape: tuple) -> tuple:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+class Reshape(Function):
+    """z = a with a new shape (same elements in the same order);   da = grad reshaped back."""
+
+    def forward(self, a, shape):
+        return a.reshape(shape)
+
+    def backward(self, grad):
+        return grad.reshape(self.inputs[0].shape)
+
+
+class Permute(Function):
+    """z = a with its axes reordered;   da = grad with the inverse order."""
+
+    def forward(self, a, axes):
+        self.axes = axes
+        return a.transpose(axes)
+
+    def backward(self, grad):
+        return grad.permute(*np.argsort(self.axes).tolist())
+
+
+class Expand(Function):
+    """z = a broadcast to a larger shape (no copy);   da = grad summed back to a's shape."""
+
+    def forward(self, a, shape):
+        return self.xp.broadcast_to(a, shape)
+
+    def backward(self, grad):
+        return sum_to(grad, self.inputs[0].shape, "Expand.backward")
+
+
+class Pad(Function):
+    """z = a surrounded by ``value`` (``pad_width`` as in ``np.pad``: one (before, after) pair per
+    axis);   da = the middle of grad, where a's elements sit."""
+
+    def forward(self, a, pad_width, value):
+        self.pad_width = [tuple(p) for p in pad_width]
+        return self.xp.pad(a, self.pad_width, constant_values=value)
+
+    def backward(self, grad):
+        return grad[tuple(slice(before, n - after) for (before, after), n
+                          in zip(self.pad_width, grad.shape))]
+
+
+class GetItem(Function):
+    """z = a[index];   da = zeros of a's shape with grad added at ``index`` (see IndexAdd)."""
+
+    def forward(self, a, index):
+        self.index = index
+        return a[index]
+
+    def backward(self, grad):
+        return IndexAdd.apply(grad, shape=self.inputs[0].shape, index=self.index)
+
+
+class IndexAdd(Function):
+    """z = zeros(shape) with g added at ``index``: the gradient of ``a[index]``.
+
+    With an integer-array index the same element can be picked twice (``a[[0, 0]]``); each pick
+    contributes to its gradient, so values are *added* with scatter-add, never assigned.
+    Backward:  dg = grad[index]."""
+
+    def forward(self, g, shape, index):
+        self.index = index
+        out = self.xp.zeros(shape, dtype=g.dtype)
+        if _is_advanced(index):
+            backend.scatter_add(out, index, g)
+        else:   # basic slicing never picks an element twice: plain assignment is enough
+            out[index] = g
+        return out
+
+    def backward(self, grad):
+        return GetItem.apply(grad, index=self.index)
+
+
+class Cat(Function):
+    """z = the inputs joined along ``axis``;   each input's gradient is its slice of grad."""
+
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        return self.xp.concatenate(arrays, axis=axis)
+
+    def backward(self, grad):
+        grads, start = [], 0
+        for tensor in self.inputs:
+            index = [slice(None)] * grad.ndim
+            index[self.axis] = slice(start, start + tensor.shape[self.axis])
+            grads.append(grad[tuple(index)])
+            start += tensor.shape[self.axis]
+        return tuple(grads)
+
+
+class ToDevice(Function):
+    """z = a copied to another device;   da = grad copied back to a's device.
+
+    The one operation whose output lives on another device than its input, so it builds its
+    output itself instead of going through ``Function.apply``."""
+
+    def backward(self, grad):
+        return grad.to(self.inputs[0].device)
+
+    @classmethod
+    def apply(cls, a: Tensor, device: str) -> Tensor:
+        requires_grad = a.requires_grad and is_grad_enabled()
+        out = Tensor._make(backend.to_device(a.data, device), device, requires_grad)
+        if requires_grad:
+            fn = cls()
+            fn.inputs = (a,)
+            out.grad_fn = fn
+        return out
+
+
+# ----------------------------------------------------------------------------- Tensor methods
+
+def reshape(x: Tensor, shape: tuple) -> Tensor:
+    shape = _shape_arg(shape)
+    if shape == x.shape:
+        return x
+    try:
+        return Reshape.apply(x, shape=shape)
+    except ShapeError:
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                         f"({x.size} elements) into shape {shape}") from None
+
+
+def permute(x: Tensor, axes: tuple) -> Tensor:
+    axes = tuple(a % x.ndim for a in _shape_arg(axes))
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of {x.shape}")
+    return x if axes == tuple(range(x.ndim)) else Permute.apply(x, axes=axes)
+
+
+def transpose(x: Tensor, axes: tuple) -> Tensor:
+    """``transpose()`` reverses the axes; ``transpose(i, j)`` swaps axes i and j (as in PyTorch);
+    a full permutation of more than two axes is applied as given (as in NumPy)."""
+    axes = _shape_arg(axes)
+    if not axes:
+        return permute(x, tuple(reversed(range(x.ndim))))
+    if len(axes) == 2:
+        order = list(range(x.ndim))
+        i, j = axes[0] % x.ndim, axes[1] % x.ndim
+        order[i], order[j] = order[j], order[i]
+        return permute(x, tuple(order))
+    return permute(x, axes)
+
+
+def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+    """Merge axes ``start_axis`` .. ``end_axis`` (inclusive) into one."""
+    if x.ndim == 0:
+        return x.reshape(1)
+    start, end = start_axis % x.ndim, end_axis % x.ndim
+    return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
+
+
+def squeeze(x: Tensor, axis=None) -> Tensor:
+    """Drop axes of length 1 (all of them, or the ones named; a named axis longer than 1 stays)."""
+    axes = range(x.ndim) if axis is None else [a % x.ndim for a in
+                                                 ((axis,) if isinstance(axis, int) else axis)]
+    return x.reshape(tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
+
+
+def unsqueeze(x: Tensor, axis: int) -> Tensor:
+    """Insert an axis of length 1 at position ``axis`` (negative counts from the end)."""
+    axis = axis % (x.ndim + 1)
+    return x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def expand(x: Tensor, shape: tuple) -> Tensor:
+    """Broadcast to ``shape`` without copying; -1 keeps an axis's length (as in PyTorch)."""
+    shape = _shape_arg(shape)
+    lead = len(shape) - x.ndim
+    shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    return x if shape == x.shape else Expand.apply(x, shape=shape)
+
+
+def _is_advanced(index) -> bool:
+    """True if ``index`` contains an array or list: NumPy's advanced (copying) indexing."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(backend.is_array(p) or isinstance(p, list) for p in parts)
+
+
+def _index_on(index, x: Tensor):
+    """``index`` with Tensors and lists replaced by integer/boolean arrays on x's device."""
+    if isinstance(index, tuple):
+        return tuple(_index_on(part, x) for part in index)
+    if isinstance(index, Tensor):
+        Function.check_devices("getitem", (x, index))
+        return index.data
+    if isinstance(index, list) or backend.is_array(index):
+        return x.xp.asarray(index)
+    return index
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """``x[index]``: slices, integers, None, Ellipsis, and integer or boolean arrays."""
+    try:
+        return GetItem.apply(x, index=_index_on(index, x))
+    except IndexError as error:
+        raise IndexError(f"getitem: {error} (tensor of shape {x.shape})") from None
+
+
+def cat(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (all other lengths must agree)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    return Cat.apply(*tensors, axis=axis % tensors[0].ndim)
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ShapeError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
+    axis = axis % (tensors[0].ndim + 1)
+    return cat([t.unsqueeze(axis) for t in tensors], axis=axis)
