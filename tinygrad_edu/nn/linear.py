@@ -1,0 +1,59 @@
+"""``Linear``, ``Identity`` and ``Flatten``: the simplest layers.
+
+Linear computes y = x Wᵀ + b with W of shape (out_features, in_features), PyTorch's layout, so
+a PyTorch state_dict loads unchanged. Its gradients come from the matmul and add in the graph:
+dL/dW = (dL/dy)ᵀ x, dL/db = Σ_batch dL/dy, dL/dx = dL/dy W.
+"""
+from __future__ import annotations
+
+import math
+
+from ..tensor import Tensor
+from .. import creation
+from ..autograd import ShapeError
+from .module import Module, Parameter
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b  for x (..., in), W (out, in), b (out,)  ->  y (..., out)."""
+    y = x @ weight.T
+    return y + bias if bias is not None else y
+
+
+class Linear(Module):
+    """y = x Wᵀ + b. Initialised as in PyTorch: W and b uniform in ±1/√in_features."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1 / math.sqrt(in_features)
+        self.weight = Parameter(creation.rand(out_features, in_features) * (2 * bound) - bound)
+        self.bias = Parameter(creation.rand(out_features) * (2 * bound) - bound) if bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ShapeError(f"Linear: expected input of shape (..., {self.in_features}), "
+                             f"got {x.shape}")
+        return linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder where a layer is optional)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+class Flatten(Module):
+    """Merge axes ``start_axis`` .. ``end_axis``; by default everything but the batch axis."""
+
+    def __init__(self, start_axis: int = 1, end_axis: int = -1):
+        super().__init__()
+        self.start_axis, self.end_axis = start_axis, end_axis
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.flatten(self.start_axis, self.end_axis)
