@@ -1,0 +1,150 @@
+"""tg.models.CNN (LeNet-5): shapes at both image sizes, forward against NumPy, gradients against
+finite differences, training on a tiny batch, saving and loading."""
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+
+import tinygrad_edu as tg
+import tinygrad_edu.nn.functional as F
+from tinygrad_edu import Tensor, optim
+from tinygrad_edu.models import CNN
+
+
+def to_float64(model):
+    for p in model.parameters():
+        p.data = p.data.astype(np.float64)
+    return model
+
+
+def numpy_conv2d(x, weight, bias, padding):
+    """Cross-correlation as a sum over every 5x5 window: (N, C, H, W) -> (N, O, H', W')."""
+    x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    windows = sliding_window_view(x, weight.shape[2:], axis=(2, 3))   # (N, C, H', W', kh, kw)
+    return np.einsum("nchwij,ocij->nohw", windows, weight) + bias[None, :, None, None]
+
+
+def numpy_max_pool2(x):
+    n, c, h, w = x.shape
+    x = x[:, :, :h // 2 * 2, :w // 2 * 2]
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
+
+
+def relu(z):
+    return np.maximum(z, 0)
+
+
+def numpy_lenet(model, x, conv2_padding):
+    """LeNet-5 from the model's weights, in NumPy."""
+    w = {name: t.numpy() for name, t in model.state_dict().items()}
+    h = numpy_max_pool2(relu(numpy_conv2d(x, w["conv1.weight"], w["conv1.bias"], 2)))
+    h = numpy_max_pool2(relu(numpy_conv2d(h, w["conv2.weight"], w["conv2.bias"], conv2_padding)))
+    h = h.reshape(len(x), -1)
+    h = relu(h @ w["fc1.weight"].T + w["fc1.bias"])
+    h = relu(h @ w["fc2.weight"].T + w["fc2.bias"])
+    return h @ w["fc3.weight"].T + w["fc3.bias"]
+
+
+def lenet_parameter_count(in_channels, num_classes, flattened):
+    return ((in_channels * 25 + 1) * 6 + (6 * 25 + 1) * 16
+            + (flattened + 1) * 120 + (120 + 1) * 84 + (84 + 1) * num_classes)
+
+
+@pytest.mark.parametrize("image_size, flattened", [(28, 400), (8, 64), (32, 400 * 36 // 25)])
+def test_parameter_count_and_flattened_size(image_size, flattened):
+    model = CNN(1, 10, image_size)
+    assert model.fc1.in_features == flattened
+    assert model.num_parameters() == lenet_parameter_count(1, 10, flattened)
+
+
+def test_mnist_lenet_has_the_classic_61706_parameters():
+    assert CNN().num_parameters() == lenet_parameter_count(1, 10, 400) == 61706
+
+
+@pytest.mark.parametrize("in_channels, image_size, conv2_padding", [(1, 28, 0), (1, 8, 2),
+                                                                    (3, 12, 0)])
+def test_forward_matches_numpy(in_channels, image_size, conv2_padding, device, rng):
+    tg.manual_seed(0)
+    model = to_float64(CNN(in_channels, 7, image_size)).to(device)
+    x = rng.standard_normal((2, in_channels, image_size, image_size))
+    out = model(Tensor(x, device=device))
+    assert out.shape == (2, 7) and out.device == device
+    np.testing.assert_allclose(out.numpy(), numpy_lenet(model, x, conv2_padding), rtol=1e-10, atol=1e-12)
+
+
+def test_gradcheck_full_jacobian_wrt_the_input(rng):
+    tg.manual_seed(1)
+    model = to_float64(CNN(1, 3, image_size=8))
+    x = Tensor(rng.standard_normal((1, 1, 8, 8)), requires_grad=True)
+    assert tg.gradcheck(model, [x])
+
+
+def test_gradcheck_fast_wrt_input_and_every_parameter(rng):
+    tg.manual_seed(2)
+    model = to_float64(CNN(2, 4, image_size=8))
+    x = Tensor(rng.standard_normal((2, 2, 8, 8)), requires_grad=True)
+    assert tg.gradcheck(lambda x, *params: model(x), [x, *model.parameters()], fast=True)
+
+
+def test_overfits_a_tiny_batch_with_adam(rng):
+    """16 random 8x8 images with random labels, memorised: fails if any gradient is off."""
+    tg.manual_seed(3)
+    model = CNN(1, 10, image_size=8)
+    x = Tensor(rng.standard_normal((16, 1, 8, 8)).astype(np.float32))
+    y = Tensor(rng.integers(0, 10, size=16))
+    optimizer = optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(100):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.05
+    assert all(p.grad is not None and np.abs(p.grad.numpy()).max() > 0 for p in model.parameters())
+
+
+def test_save_load_round_trip_is_exact(tmp_path, rng):
+    tg.manual_seed(4)
+    model = CNN(1, 10, image_size=8)
+    tg.save(model.state_dict(), tmp_path / "cnn.npz")
+    tg.manual_seed(5)
+    fresh = CNN(1, 10, image_size=8)
+    x = Tensor(rng.standard_normal((3, 1, 8, 8)).astype(np.float32))
+    assert not np.array_equal(fresh(x).numpy(), model(x).numpy())
+    fresh.load_state_dict(tg.load(tmp_path / "cnn.npz"))
+    np.testing.assert_array_equal(fresh(x).numpy(), model(x).numpy())
+
+
+def test_matches_torch_lenet(rng):
+    torch = pytest.importorskip("torch")
+
+    class TorchLeNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = torch.nn.Conv2d(1, 6, 5, padding=2)
+            self.conv2 = torch.nn.Conv2d(6, 16, 5)
+            self.fc1, self.fc2, self.fc3 = (torch.nn.Linear(400, 120), torch.nn.Linear(120, 84),
+                                            torch.nn.Linear(84, 10))
+
+        def forward(self, x):
+            x = torch.max_pool2d(torch.relu(self.conv1(x)), 2)
+            x = torch.max_pool2d(torch.relu(self.conv2(x)), 2).flatten(1)
+            return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
+
+    model = to_float64(CNN())
+    reference = TorchLeNet().double()
+    reference.load_state_dict({name: torch.from_numpy(t.numpy()) for name, t
+                               in model.state_dict().items()})
+    x = rng.standard_normal((2, 1, 28, 28))
+    expected = reference(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(model(Tensor(x)).numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(2, 28, 28), (2, 3, 28, 28), (2, 1, 8, 8)])
+def test_wrong_input_shape_names_the_model_and_both_shapes(shape):
+    given = r"\(" + ", ".join(map(str, shape)) + r"\)"
+    with pytest.raises(ValueError, match=r"CNN.*\(N, 1, 28, 28\).*" + given):
+        CNN()(tg.zeros(*shape))
+
+
+def test_too_small_image_size_raises():
+    with pytest.raises(ValueError, match="CNN.*image_size"):
+        CNN(image_size=3)
