@@ -11,6 +11,7 @@ import math
 from ..tensor import Tensor
 from .. import creation
 from ..autograd import ShapeError
+from . import init
 from .module import Module, Parameter
 
 
@@ -26,9 +27,12 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features)
-        self.weight = Parameter(creation.rand(out_features, in_features) * (2 * bound) - bound)
-        self.bias = Parameter(creation.rand(out_features) * (2 * bound) - bound) if bias else None
+        self.weight = Parameter(creation.zeros(out_features, in_features))
+        self.bias = Parameter(creation.zeros(out_features)) if bias else None
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))   # = U(±1/√in_features)
+        if self.bias is not None:
+            bound = 1 / math.sqrt(in_features)
+            init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim == 0 or x.shape[-1] != self.in_features:

@@ -1,0 +1,181 @@
+"""Checkpoints: ``tg.save(obj, path)`` and ``tg.load(path)``, in NumPy's ``.npz`` format.
+
+An ``.npz`` file is a zip archive holding one ``.npy`` file (a small header with dtype and shape,
+then the raw bytes) per named array. It is read here with ``allow_pickle=False``, so loading a
+file, even one from a stranger, only ever creates arrays and never runs code.
+
+What can be saved: a dict, e.g. a ``state_dict()``, or a whole training checkpoint such as
+``{"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 3}``.
+
+- Nested dicts, lists and tuples are flattened: every leaf is stored under its path with "/"
+  between the parts, e.g. ``"model/fc1.weight"`` or ``"optimizer/state/0/exp_avg"``. Dict keys
+  are strings (without "/") or integers.
+- Leaves are Tensors and NumPy/CuPy arrays (GPU arrays are copied to the host), Python ``int``,
+  ``float``, ``bool`` and ``str`` (each stored as a 0-d array), and ``None`` (stored as nothing).
+- One more entry, ``"__tinygrad_edu__"``, holds a JSON description of the structure: which
+  containers, which key types, and what kind each leaf was. ``load`` uses it to give back the
+  same object: a Tensor comes back as a Tensor (on ``device``), an array as a NumPy array, an
+  int as an int, a tuple as a tuple.
+- Any other ``.npz`` file (say, a PyTorch state_dict written with ``np.savez``) loads as a flat
+  dict of name -> NumPy array, which ``Module.load_state_dict`` accepts directly.
+
+Saving is atomic: the archive is written to a temporary file in the same directory, flushed to
+the disk, and only then renamed over ``path`` (``os.replace``), so a crash or a full disk in the
+middle of a save leaves the previous checkpoint intact, never a half-written one.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+STRUCTURE_ENTRY = "__tinygrad_edu__"
+FORMAT_VERSION = 1
+SEPARATOR = "/"
+_SCALARS = {"bool": bool, "int": int, "float": float, "str": str}   # bool first: it is an int too
+
+
+class CheckpointError(ValueError):
+    """A file that cannot be read as a checkpoint (corrupt, truncated, or another format)."""
+
+
+# ----------------------------------------------------------------------------- save
+
+def save(obj: Mapping, path) -> None:
+    """Write ``obj`` (a dict, possibly nested) to ``path`` as an ``.npz`` archive, atomically.
+
+    The file is written exactly at ``path``; no ``.npz`` suffix is added."""
+    if not isinstance(obj, Mapping):
+        raise TypeError(f"tg.save: expected a dict (such as model.state_dict()), "
+                        f"got {type(obj).__name__}")
+    entries: dict[str, np.ndarray] = {}
+    structure = _flatten(obj, "", entries)
+    if STRUCTURE_ENTRY in entries:
+        raise ValueError(f"tg.save: the key {STRUCTURE_ENTRY!r} is reserved for the file format")
+    description = {"format": "tinygrad_edu", "version": FORMAT_VERSION, "structure": structure}
+    entries[STRUCTURE_ENTRY] = np.array(json.dumps(description))
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
+                                         suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            _write_npz(file, entries)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        raise
+
+
+def _write_npz(file, entries: dict) -> None:
+    """What ``np.savez`` does: one ``<name>.npy`` member per array in a zip archive (written
+    here directly, so that no entry name can clash with an argument name of ``np.savez``)."""
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in entries.items():
+            with archive.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+
+
+def _join(path: str, key) -> str:
+    return f"{path}{SEPARATOR}{key}" if path else str(key)
+
+
+def _flatten(obj, path: str, entries: dict):
+    """Add the leaves of ``obj`` to ``entries`` (path -> array); return the JSON structure."""
+    where = repr(path) if path else "the top level"
+    if isinstance(obj, Mapping):
+        items = []
+        for key, value in obj.items():
+            if isinstance(key, bool) or not isinstance(key, (str, int)):
+                raise TypeError(f"tg.save: dict keys must be str or int, got {key!r} at {where}")
+            if isinstance(key, str) and (SEPARATOR in key or not key):
+                raise ValueError(f"tg.save: dict key {key!r} at {where} must be non-empty and "
+                                 f"must not contain {SEPARATOR!r} (it separates nested keys)")
+            items.append([key, _flatten(value, _join(path, key), entries)])
+        return {"dict": items}
+    if isinstance(obj, (list, tuple)):
+        kind = "tuple" if isinstance(obj, tuple) else "list"
+        return {kind: [_flatten(value, _join(path, i), entries) for i, value in enumerate(obj)]}
+    if obj is None:
+        return {"none": None}
+    if isinstance(obj, Tensor):
+        kind, array = "tensor", backend.asnumpy(obj.data)
+    elif backend.is_array(obj) or isinstance(obj, np.generic):
+        kind, array = "array", np.asarray(backend.asnumpy(obj) if backend.is_array(obj) else obj)
+    else:
+        kind = next((name for name, cls in _SCALARS.items() if isinstance(obj, cls)), None)
+        if kind is None:
+            raise TypeError(f"tg.save: cannot store a {type(obj).__name__} at {where}; values must "
+                            f"be Tensors, arrays, int, float, bool, str, None, or dicts, lists "
+                            f"and tuples of them")
+        array = np.array(obj)
+    if array.dtype.hasobject:
+        raise TypeError(f"tg.save: the value at {where} would need pickling (dtype object); "
+                        f"only plain numeric, boolean and string data can be stored")
+    if path in entries:
+        raise ValueError(f"tg.save: two values would be stored under the same name {path!r} "
+                         f"(e.g. the keys 1 and '1' in one dict)")
+    entries[path] = array
+    return {kind: path}
+
+
+# ----------------------------------------------------------------------------- load
+
+def load(path, device: str = "cpu"):
+    """Read a checkpoint written by ``save`` and rebuild the saved object (Tensors on ``device``).
+
+    A plain ``.npz`` file without the structure entry gives a flat dict of NumPy arrays.
+    Raises ``CheckpointError`` naming ``path`` for a truncated, corrupt or non-npz file."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"tg.load: no checkpoint file at {path!r}")
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not hasattr(archive, "files"):
+            raise CheckpointError("it holds a single .npy array, not an .npz archive")
+        with archive:
+            entries = {name: archive[name] for name in archive.files}
+    except Exception as error:
+        raise CheckpointError(f"tg.load: {path!r} is not a readable .npz checkpoint "
+                              f"({type(error).__name__}: {error})") from error
+    description = entries.pop(STRUCTURE_ENTRY, None)
+    if description is None:
+        return entries
+    try:
+        description = json.loads(str(description))
+        if description.get("format") != "tinygrad_edu" or description.get("version") != FORMAT_VERSION:
+            raise CheckpointError(f"unknown format {description.get('format')!r}, version "
+                                  f"{description.get('version')!r}")
+        return _unflatten(description["structure"], entries, device)
+    except Exception as error:
+        raise CheckpointError(f"tg.load: {path!r} has a damaged structure description "
+                              f"({type(error).__name__}: {error})") from error
+
+
+def _unflatten(node: dict, entries: dict, device: str):
+    """The object described by one node of the JSON structure."""
+    (kind, content), = node.items()
+    if kind == "dict":
+        return {key: _unflatten(child, entries, device) for key, child in content}
+    if kind in ("list", "tuple"):
+        items = [_unflatten(child, entries, device) for child in content]
+        return tuple(items) if kind == "tuple" else items
+    if kind == "none":
+        return None
+    array = entries[content]
+    if kind == "tensor":
+        return Tensor(array, device=device)
+    if kind == "array":
+        return array
+    return _SCALARS[kind](array.item())
