@@ -1,0 +1,105 @@
+"""Lesson 01: tensors and the computation graph.
+
+A ``Tensor`` is an array of numbers (``.data``, a NumPy array on the CPU) plus one extra piece of
+memory: if it was computed by an operation from tensors that need gradients, it remembers that
+operation in ``.grad_fn``, and the operation remembers its inputs in ``.inputs``. Running a
+formula therefore builds a graph that points *backwards*, from the result to the leaves.
+
+We build the graph of one artificial neuron,
+
+    z = w·x + b,      y = tanh(z),
+
+and then call ``y.backward()``. The engine walks the graph from y back to the leaves and fills
+``.grad`` of every leaf that asked for it (``requires_grad=True``) with dy/d(leaf). By hand, with
+the chain rule and d tanh(z)/dz = 1 - tanh²(z):
+
+    dy/dw = (1 - y²) · x,     dy/dx = (1 - y²) · w,     dy/db = (1 - y²).
+
+The lesson checks that the engine gets exactly these numbers.
+
+Run it:  python lessons/01_tensors_and_the_graph.py
+"""
+import numpy as np
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor
+
+# --- 1. A tensor is an array with a few labels --------------------------------------------------
+matrix = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])   # (2, 3)
+print("a tensor:", matrix)
+print("  shape", matrix.shape, " dtype", matrix.dtype, " device", matrix.device)
+# Python floats become float32, the usual dtype for training (as in PyTorch).
+assert matrix.shape == (2, 3) and matrix.dtype == np.float32 and matrix.device == "cpu"
+# Operations broadcast and reduce like NumPy, and .numpy() gives the values back as an array.
+assert np.allclose((matrix * 2).sum(axis=0).numpy(), [10.0, 14.0, 18.0])
+
+# --- 2. Build a small graph --------------------------------------------------------------------
+# Leaves are the tensors we create ourselves. requires_grad=True says "I want dy/d(this)".
+x = Tensor(0.5, requires_grad=True)
+w = Tensor(-1.5, requires_grad=True)
+b = Tensor(0.25, requires_grad=True)
+
+wx = w * x             # a Mul
+z = wx + b             # an Add
+y = z.tanh()           # a Tanh
+print("\ny = tanh(w*x + b) =", y.item())
+
+# Each computed tensor knows the operation that made it; leaves have no grad_fn.
+assert [type(t.grad_fn).__name__ for t in (wx, z, y)] == ["Mul", "Add", "Tanh"]
+left, right = z.grad_fn.inputs   # the operation remembers its inputs
+assert left is wx and right is b
+assert x.grad_fn is None and x.is_leaf
+
+
+def show_graph(root, names):
+    """Print the graph below ``root``, one node per line, indented by depth.
+
+    An explicit stack (instead of recursion) visits the nodes depth first, the same way the
+    engine's own backward walk avoids recursion so that very deep graphs work too.
+    """
+    stack = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        label = names.get(id(node), "")
+        if node.grad_fn is None:
+            print("   " * depth + f"{label} (leaf) = {node.item():.4f}")
+            continue
+        print("   " * depth + f"{label} = {type(node.grad_fn).__name__}(...)")
+        # reversed, so that the first input is printed first
+        stack.extend((parent, depth + 1) for parent in reversed(node.grad_fn.inputs))
+
+
+print("the graph, from the output back to the leaves:")
+show_graph(y, {id(x): "x", id(w): "w", id(b): "b", id(wx): "wx", id(z): "z", id(y): "y"})
+
+# --- 3. backward() walks the graph and fills .grad ---------------------------------------------
+assert x.grad is None   # nothing has been computed yet
+y.backward()
+
+slope = 1 - y.item() ** 2   # d tanh(z)/dz, written with the output y = tanh(z)
+by_hand = {"x": slope * w.item(), "w": slope * x.item(), "b": slope}
+by_engine = {"x": x.grad.item(), "w": w.grad.item(), "b": b.grad.item()}
+print("\ngradient  by hand     by backward()")
+for name in by_hand:
+    print(f"  dy/d{name}  {by_hand[name]: .6f}   {by_engine[name]: .6f}")
+    # float32 arithmetic: agreement to about 7 significant digits
+    assert np.isclose(by_hand[name], by_engine[name], rtol=1e-6), name
+
+# --- 4. Gradients accumulate --------------------------------------------------------------------
+# A second backward through a fresh graph *adds* to .grad (this is what lets a tensor used in
+# several places collect every contribution). Training loops therefore reset .grad each step.
+first_grad_w = w.grad.item()
+(w * x + b).tanh().backward()
+assert np.isclose(w.grad.item(), 2 * first_grad_w, rtol=1e-6)
+print("\nafter a second backward, w.grad doubled:", w.grad.item())
+w.zero_grad()
+assert w.grad is None
+
+# --- 5. Only what needs a gradient is recorded --------------------------------------------------
+constant = Tensor(3.0)                       # requires_grad defaults to False
+assert (constant * 2).grad_fn is None        # nothing to differentiate, so no graph
+with tg.no_grad():                           # inference: skip the bookkeeping entirely
+    assert (w * x).grad_fn is None
+print("no graph is built for constants or inside tg.no_grad()")
+
+print("\nLesson 01 done: a tensor remembers how it was made, and backward() follows that memory.")
