@@ -6,3 +6,15 @@ Layer files add their names below as they are written.
 """
 from .module import Module, ModuleList, Parameter, Sequential
 from .linear import Flatten, Identity, Linear
+from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .dropout import Dropout
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .sparse import Embedding
+from .losses import (BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
+                     NLLLoss)
+from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .recurrent import GRU, LSTM, RNN
+from .attention import (FeedForward, LearnedPositionalEmbedding, MultiHeadAttention,
+                        SinusoidalPositionalEncoding, TransformerBlock)
+from . import functional, init
+from . import utils
