@@ -241,3 +241,27 @@ def test_add_param_group_and_generator_of_parameters():
     head.grad = tg.ones(2)
     optimizer.step()
     np.testing.assert_array_equal(head.numpy(), [-1.0, -1.0])
+
+
+def test_training_continues_after_moving_model_and_optimizer(device):
+    """Two Adam steps, then model.to(device) and optimizer.to(device), then two more steps:
+    the parameters equal four steps taken without moving (the state moved along with them)."""
+    def run(move_to):
+        tg.manual_seed(0)
+        model = tg.nn.Linear(3, 2)
+        optimizer = tg.optim.Adam(model.parameters(), lr=0.1)
+        x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+        for step in range(4):
+            if step == 2 and move_to:
+                model.to(move_to)
+                optimizer.to(move_to)
+            optimizer.zero_grad()
+            inputs = tg.Tensor(x, device=model.weight.device)
+            (model(inputs) ** 2).sum().backward()
+            optimizer.step()
+        return model.weight.numpy(), optimizer.state[model.weight]["exp_avg"]
+
+    moved_weight, moved_state = run(device)
+    still_weight, _ = run(None)
+    assert tg.backend.device_of(moved_state) == device
+    np.testing.assert_allclose(moved_weight, still_weight, rtol=1e-6)

@@ -122,6 +122,15 @@ class Optimizer:
     def _update(self, param: Tensor, grad, group: dict, state: dict) -> None:
         raise NotImplementedError(f"{self._name} does not define _update()")
 
+    def to(self, device: str) -> "Optimizer":
+        """Move the state arrays to ``device``; call it with ``model.to(device)`` to carry on
+        training there. Nothing moves by itself, so a step after moving only the model fails."""
+        for entries in self.state.values():
+            for name, value in entries.items():
+                if name not in _COUNTERS:
+                    entries[name] = backend.to_device(value, device)
+        return self
+
     # --- saving and resuming ------------------------------------------------------------------
     def state_dict(self) -> dict:
         """``{"state": {index: {name: array or int}}, "param_groups": [settings, ...]}``,
