@@ -97,7 +97,7 @@ class Function:
       None) per input. The inputs are ``self.inputs``; classes with ``saves_output = True`` can
       read their output as ``self.output``.
 
-    ``Function.apply(*tensors, **params)`` runs the forward pass and links the result into the graph.
+    ``Function.apply(*tensors, **params)`` runs forward and links the result into the graph.
     """
 
     saves_output = False   # set True when backward needs the output (exp, tanh, softmax...)
@@ -116,7 +116,13 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
-        device = cls.check_devices(cls.__name__, inputs)
+        """Run ``forward`` and, if any input requires grad (and grad mode is on), link the
+        output into the graph: output -> function -> inputs, never back (see ``output``)."""
+        device, requires_grad = inputs[0].device, False
+        for tensor in inputs:   # one pass: do all live on one device, and does any need a gradient?
+            if tensor.device != device:
+                cls.check_devices(cls.__name__, inputs)   # raises a DeviceError naming both
+            requires_grad = requires_grad or tensor.requires_grad
         fn = cls()
         fn.xp = array_module(device)
         try:
@@ -126,9 +132,9 @@ class Function:
         except ValueError as error:   # NumPy's broadcasting and reshape errors, named after the op
             shapes = " and ".join(str(tensor.shape) for tensor in inputs)
             raise ShapeError(f"{cls.__name__}: {error} (input shapes {shapes})") from error
-        requires_grad = _grad_enabled and any(tensor.requires_grad for tensor in inputs)
-        out = Tensor._make(data, device, requires_grad)
-        if requires_grad:
+        out = Tensor._make(data, device)
+        if requires_grad and _grad_enabled:
+            out.requires_grad = True
             fn.inputs = inputs
             out.grad_fn = fn
             if cls.saves_output:
@@ -185,8 +191,9 @@ def _topological_order(roots) -> list:
         seen.add(id(node))
         stack.append((node, True))
         if node.grad_fn is not None:
-            stack.extend((parent, False) for parent in node.grad_fn.inputs
-                         if parent.requires_grad and id(parent) not in seen)
+            for parent in node.grad_fn.inputs:
+                if parent.requires_grad and id(parent) not in seen:
+                    stack.append((parent, False))
     return order
 
 
@@ -209,19 +216,35 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None) -> dict:
             fn = node.grad_fn
             if fn is None:   # a leaf: this gradient is final
                 if targets is None:
-                    node.grad = grad if node.grad is None else node.grad + grad
+                    node.grad = _accumulate(node.grad, grad, create_graph)
                 continue
             input_grads = fn.backward(grad)
-            if not isinstance(input_grads, tuple):
+            if not isinstance(input_grads, (tuple, list)):
                 input_grads = (input_grads,)
             for parent, parent_grad in zip(fn.inputs, input_grads):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 if parent_grad.shape != parent.shape:
                     parent_grad = sum_to(parent_grad, parent.shape, f"{type(fn).__name__}.backward")
+                if parent_grad.dtype != parent.dtype:   # float32 x * float64 y: dL/dx is float32
+                    parent_grad = parent_grad.astype(parent.dtype)
                 key = id(parent)
                 pending[key] = pending[key] + parent_grad if key in pending else parent_grad
     return found
+
+
+def _accumulate(total: Tensor | None, grad: Tensor, create_graph: bool) -> Tensor:
+    """A leaf's new ``.grad``: the sum, made out of place, so no earlier gradient is overwritten.
+
+    The first gradient is copied into an array of the leaf's own: the tensor that arrives may be
+    shared (``x + y`` hands one gradient to both inputs) or a read-only broadcast view, and an
+    optimizer may update ``.grad`` in place. With ``create_graph=True`` the gradient must stay
+    connected to its graph, so it is kept as it is."""
+    if total is not None:
+        return total + grad
+    if create_graph:
+        return grad
+    return Tensor._make(grad.xp.array(grad.data, copy=True), grad.device)
 
 
 def _seed(output: Tensor, gradient, op: str) -> Tensor:
@@ -231,11 +254,12 @@ def _seed(output: Tensor, gradient, op: str) -> Tensor:
             raise RuntimeError(f"{op}: the output has shape {output.shape}; a gradient can only be "
                                f"created implicitly for a scalar output, so pass one of that shape")
         return Tensor._make(output.xp.ones_like(output.data), output.device)
-    gradient = gradient if isinstance(gradient, Tensor) else Tensor(gradient, device=output.device)
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor(gradient, dtype=output.dtype, device=output.device)
     if gradient.shape != output.shape:
         raise ShapeError(f"{op}: gradient of shape {gradient.shape} given for an output of "
                          f"shape {output.shape}")
-    return gradient
+    return gradient.astype(output.dtype)
 
 
 def backward(tensor: Tensor, gradient=None, create_graph: bool = False) -> None:

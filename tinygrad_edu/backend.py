@@ -9,9 +9,15 @@ Everything that *differs* between the two libraries lives here and nowhere else:
 - which module serves a device (:func:`array_module`), and which device an array is on;
 - moving arrays between host and GPU (:func:`to_device`, :func:`asnumpy`), always explicitly;
 - the random generators (:func:`manual_seed`, :func:`generator`);
-- scatter-add, the one array call whose name differs (``np.add.at`` vs ``cupyx.scatter_add``).
+- scatter-add, whose name differs (``np.add.at`` vs ``cupyx.scatter_add``);
+- the error function ``erf`` (SciPy on the CPU, ``cupyx.scipy.special`` on the GPU);
+- how the C allocator treats the memory of freed arrays (:func:`keep_freed_memory`).
 """
 from __future__ import annotations
+
+import ctypes
+import os
+import sys
 
 import numpy as np
 
@@ -85,6 +91,16 @@ def scatter_add(target, indices, values) -> None:
         np.add.at(target, indices, values)
 
 
+def erf(array):
+    """The error function erf(x) = 2/√π ∫₀ˣ e^(-t²) dt, elementwise. NumPy has none, so it comes
+    from SciPy on the CPU and from CuPy's copy of ``scipy.special`` on the GPU."""
+    if device_of(array) == "cuda":
+        from cupyx.scipy.special import erf as cupy_erf
+        return cupy_erf(array)
+    from scipy.special import erf as scipy_erf
+    return scipy_erf(array)
+
+
 # Random numbers: one generator per device, all reseeded by manual_seed.
 _generators: dict[str, object] = {}
 
@@ -101,3 +117,34 @@ def generator(device: str):
     if device not in _generators:
         _generators[device] = array_module(device).random.default_rng()
     return _generators[device]
+
+
+# The memory of freed arrays. Every NumPy operation returns a new array, so one training step
+# allocates (and frees) hundreds of them, up to megabytes each. By default glibc hands large freed
+# blocks back to the operating system and takes them again on the next step, paying one page
+# fault per 4 KB page (the kernel zeroes each page first). In a transformer step that was
+# thousands of faults and a quarter of the time; a framework with its own caching allocator
+# (PyTorch) never sees them. Fixing glibc's two thresholds keeps the memory with the process.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3     # mallopt parameter numbers, from <malloc.h>
+
+
+def keep_freed_memory(max_kept_bytes: int = 2**30) -> bool:
+    """Ask glibc to keep freed memory for reuse: blocks up to 32 MB come from the heap instead
+    of a fresh ``mmap``, and up to ``max_kept_bytes`` of free heap stay with the process instead
+    of returning to the OS. The process keeps the high-water mark of a step, which it needs again
+    on the next one. Returns True when applied (Linux with glibc), False elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:   # pragma: no cover - no C library to talk to
+        return False
+    if not hasattr(libc, "gnu_get_libc_version"):   # musl and others: leave them alone
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
+                and libc.mallopt(_M_TRIM_THRESHOLD, max_kept_bytes))
+
+
+# On by default; TINYGRAD_EDU_KEEP_FREED_MEMORY=0 leaves the allocator as the system set it.
+FREED_MEMORY_KEPT = (os.environ.get("TINYGRAD_EDU_KEEP_FREED_MEMORY", "1") != "0"
+                     and keep_freed_memory())

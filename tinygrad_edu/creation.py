@@ -6,6 +6,8 @@ resets, so a seeded program gives the same numbers every run on a given device.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from . import backend
 from .tensor import DEFAULT_DTYPE, Tensor
 
@@ -16,6 +18,13 @@ def _shape(shape: tuple) -> tuple:
 
 def _wrap(data, device: str, requires_grad: bool) -> Tensor:
     return Tensor._make(data, device).requires_grad_(requires_grad)
+
+
+def _float_dtype(dtype, op: str):
+    """``dtype`` if it is a floating-point type (the only kind a random sampler draws)."""
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(f"{op}: random samples need a floating-point dtype, got {np.dtype(dtype)}")
+    return dtype
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
@@ -43,13 +52,14 @@ def full(shape, fill_value, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=Fal
 
 def rand(*shape, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=False) -> Tensor:
     """Uniform samples from [0, 1)."""
-    data = backend.generator(device).random(_shape(shape), dtype=dtype)
+    data = backend.generator(device).random(_shape(shape), dtype=_float_dtype(dtype, "rand"))
     return _wrap(data, device, requires_grad)
 
 
 def randn(*shape, dtype=DEFAULT_DTYPE, device="cpu", requires_grad=False) -> Tensor:
     """Samples from the standard normal distribution N(0, 1)."""
-    data = backend.generator(device).standard_normal(_shape(shape), dtype=dtype)
+    data = backend.generator(device).standard_normal(_shape(shape),
+                                                     dtype=_float_dtype(dtype, "randn"))
     return _wrap(data, device, requires_grad)
 
 

@@ -32,10 +32,15 @@ class GradcheckError(RuntimeError):
 
 
 def _outputs(result) -> list:
-    return [result] if isinstance(result, Tensor) else [out for out in result if isinstance(out, Tensor)]
+    """The tensors among ``fn``'s results (a Tensor or a tuple of them)."""
+    if isinstance(result, Tensor):
+        return [result]
+    return [out for out in result if isinstance(out, Tensor)]
 
 
 def _flat_output(fn, inputs) -> np.ndarray:
+    """All of ``fn``'s outputs as one float64 vector. Grad mode stays on: ``fn`` may differentiate
+    something itself (gradgradcheck's ``fn`` calls ``grad`` with ``create_graph=True``)."""
     with enable_grad():
         return np.concatenate([backend.asnumpy(out.data).astype(np.float64).ravel()
                                for out in _outputs(fn(*inputs))])
@@ -74,6 +79,12 @@ def _analytic_vjp(fn, inputs, wrt, seeds_for) -> list:
     return result
 
 
+def _as_seeds(outputs, parts) -> list:
+    """Flat NumPy pieces of dL/d(outputs) as tensors of the outputs' shapes and devices."""
+    return [Tensor(out.xp.asarray(part.reshape(out.shape)), device=out.device)
+            for out, part in zip(outputs, parts)]
+
+
 def _perturbed(fn, inputs, i, direction, eps) -> np.ndarray:
     """(f(x_i + eps·d) - f(x_i - eps·d)) / (2 eps), restoring x_i afterwards."""
     original = inputs[i].data
@@ -88,11 +99,17 @@ def _perturbed(fn, inputs, i, direction, eps) -> np.ndarray:
     return (plus - minus) / (2 * eps)
 
 
+def _index(flat: int, shape: tuple) -> tuple:
+    """The position of element number ``flat`` in an array of ``shape``, as plain ints."""
+    return tuple(int(i) for i in np.unravel_index(flat, shape))
+
+
 def _fail_if_far(i, shape, analytic, numeric, atol, rtol, where) -> None:
     excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
-    if np.all(excess <= 0) and not np.any(np.isnan(analytic)):
+    excess = np.where(np.isnan(excess), np.inf, excess)   # a NaN on either side is a failure
+    if np.all(excess <= 0):
         return
-    k = np.unravel_index(np.nanargmax(np.where(np.isnan(analytic), np.inf, excess)), analytic.shape)
+    k = np.unravel_index(np.argmax(excess), analytic.shape)
     a, n = analytic[k], numeric[k]
     raise GradcheckError(
         f"gradcheck: the gradient of input {i} (shape {tuple(shape)}) is wrong {where(k)}: "
@@ -113,8 +130,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, fast=False, seed=0) ->
     if fast:   # one random projection per input: vᵀ J u, analytic against numeric
         v = rng.standard_normal(sum(sizes))
         vs = np.split(v, np.cumsum(sizes)[:-1])
-        analytic = _analytic_vjp(fn, inputs, wrt, lambda outs: [
-            Tensor(out.xp.asarray(part.reshape(out.shape)), device=out.device) for out, part in zip(outs, vs)])
+        analytic = _analytic_vjp(fn, inputs, wrt, lambda outs: _as_seeds(outs, vs))
         for i, grad_i in zip(wrt, analytic):
             u = rng.standard_normal(inputs[i].shape)
             numeric = np.array([v @ _perturbed(fn, inputs, i, u, eps)])
@@ -127,15 +143,16 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, fast=False, seed=0) ->
         onehot = np.zeros(sum(sizes))
         onehot[r] = 1.0
         parts = np.split(onehot, np.cumsum(sizes)[:-1])
-        rows.append(_analytic_vjp(fn, inputs, wrt, lambda outs: [
-            Tensor(out.xp.asarray(part.reshape(out.shape)), device=out.device) for out, part in zip(outs, parts)]))
+        rows.append(_analytic_vjp(fn, inputs, wrt, lambda outs: _as_seeds(outs, parts)))
     for column, i in enumerate(wrt):
         shape = inputs[i].shape
-        analytic = np.stack([row[column].ravel() for row in rows]) if rows else np.zeros((0, 0))
-        numeric = np.stack([_perturbed(fn, inputs, i, np.eye(1, int(np.prod(shape)), j).ravel(), eps)
-                            for j in range(int(np.prod(shape)))], axis=1)
+        size = int(np.prod(shape))
+        analytic = np.stack([row[column].ravel() for row in rows]) if rows else np.zeros((0, size))
+        numeric = np.zeros((len(rows), size))
+        for j in range(size):
+            numeric[:, j] = _perturbed(fn, inputs, i, np.eye(1, size, j).ravel(), eps)
         _fail_if_far(i, shape, analytic, numeric, atol, rtol,
-                     lambda k: f"at element {np.unravel_index(k[1], shape)} (output element {k[0]})")
+                     lambda k: f"at element {_index(k[1], shape)} (output element {int(k[0])})")
     return True
 
 

@@ -9,10 +9,10 @@ This file holds the class and its operator methods. Each method is one line that
 to a ``Function`` in ``ops/``, where the forward and backward math of each operation sit side
 by side.
 
-dtype rules: Python floats become float32 (the default, as in PyTorch); a NumPy array keeps its
-dtype, so float64 arrays stay float64 (gradient checks use that). Python scalars mixed into an
-operation take the tensor's dtype. A device is "cpu" or "cuda", and nothing moves between them
-unless you call ``.to()``.
+dtype rules: Python floats become float32 (the default, as in PyTorch), and so do NumPy float
+scalars such as ``np.float64(1.0)``; a NumPy array keeps its dtype, so float64 arrays stay
+float64 (gradient checks use that). Python scalars mixed into an operation take the tensor's
+dtype. A device is "cpu" or "cuda", and nothing moves between them unless you call ``.to()``.
 """
 from __future__ import annotations
 
@@ -154,12 +154,17 @@ class Tensor:
 
     # --- arithmetic (ops/elementwise.py) -----------------------------------------------------
     def _lift(self, other) -> "Tensor":
-        """``other`` as a Tensor; a Python scalar takes this tensor's dtype and device."""
+        """``other`` as a Tensor on this tensor's device. A Python number takes this tensor's
+        dtype when that keeps the number's kind (``x * 2.0`` stays float32, ``i + 1`` stays an
+        integer); otherwise NumPy's rules decide (``mask + 1`` counts in int64 instead of
+        computing a logical or, ``i * 0.5`` is float64)."""
         if isinstance(other, Tensor):
             return other
         if backend.is_array(other):
             return Tensor(other)
-        dtype = self.data.dtype if self.data.dtype.kind == "f" or isinstance(other, int) else None
+        kind = self.data.dtype.kind
+        keeps_kind = kind == "f" or (kind in "iu" and isinstance(other, int))
+        dtype = self.data.dtype if keeps_kind else None
         return Tensor._make(self.xp.asarray(other, dtype=dtype), self.device)
 
     def __add__(self, other): return elementwise.Add.apply(self, self._lift(other))
@@ -175,8 +180,8 @@ class Tensor:
     def __rmatmul__(self, other): return matmul.matmul(self._lift(other), self)
 
     def __pow__(self, exponent):
-        if isinstance(exponent, Tensor):
-            return elementwise.Pow.apply(self, exponent)
+        if isinstance(exponent, Tensor) or backend.is_array(exponent):
+            return elementwise.Pow.apply(self, self._lift(exponent))
         return elementwise.PowScalar.apply(self, exponent=exponent)
 
     def __rpow__(self, base): return elementwise.Pow.apply(self._lift(base), self)
@@ -223,7 +228,7 @@ class Tensor:
     def squeeze(self, axis=None): return movement.squeeze(self, axis)
     def unsqueeze(self, axis): return movement.unsqueeze(self, axis)
     def expand(self, *shape): return movement.expand(self, shape)
-    def pad(self, pad_width, value=0.0): return movement.Pad.apply(self, pad_width=pad_width, value=value)
+    def pad(self, pad_width, value=0.0): return movement.pad(self, pad_width, value)
     def __getitem__(self, index): return movement.getitem(self, index)
 
 

@@ -37,8 +37,8 @@ class Mul(Function):
         return a * b
 
     def backward(self, grad):
-        a, b = self.inputs
-        return grad * b, grad * a
+        a, b = self.inputs   # skip the gradient of a constant factor, as in x * 1.01
+        return (grad * b if a.requires_grad else None), (grad * a if b.requires_grad else None)
 
 
 class Div(Function):
@@ -50,7 +50,7 @@ class Div(Function):
     def backward(self, grad):
         a, b = self.inputs
         grad_a = grad / b
-        return grad_a, -grad_a * a / b
+        return grad_a, (-grad_a * a / b if b.requires_grad else None)
 
 
 class Neg(Function):
@@ -64,7 +64,8 @@ class Neg(Function):
 
 
 class PowScalar(Function):
-    """z = a ** p for a fixed number p;   dz/da = p · a^(p-1)."""
+    """z = a ** p for a fixed number p;   dz/da = p · a^(p-1)  (and 0 for p = 0, where z = 1:
+    the formula would give 0 · a^-1, which is NaN at a = 0)."""
 
     def forward(self, a, exponent):
         self.exponent = exponent
@@ -73,6 +74,8 @@ class PowScalar(Function):
     def backward(self, grad):
         (a,) = self.inputs
         p = self.exponent
+        if p == 0:
+            return grad * 0
         return grad * p * a ** (p - 1) if p != 2 else grad * 2 * a
 
 
@@ -86,8 +89,9 @@ class Pow(Function):
 
     def backward(self, grad):
         a, b = self.inputs
+        grad_a = grad * b * a ** (b - 1) if a.requires_grad else None
         grad_b = grad * self.output * a.log() if b.requires_grad else None
-        return grad * b * a ** (b - 1), grad_b
+        return grad_a, grad_b
 
 
 class Exp(Function):

@@ -25,12 +25,20 @@ class MatMul(Function):
     def backward(self, grad):
         a, b = self.inputs
         grad_a = grad @ b.mT if a.requires_grad else None
-        grad_b = a.mT @ grad if b.requires_grad else None
+        if not b.requires_grad:
+            grad_b = None
+        elif b.ndim == 2 and a.ndim > 2:
+            # one matrix (a Linear weight) shared by a whole batch: a single product
+            # (k, B·n) @ (B·n, m) instead of B small ones followed by a sum over the batch
+            grad_b = a.reshape(-1, a.shape[-1]).mT @ grad.reshape(-1, grad.shape[-1])
+        else:
+            grad_b = a.mT @ grad
         return grad_a, grad_b
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` for 1-D, 2-D and batched N-D operands."""
+    Function.check_devices("matmul", (a, b))
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both operands need at least one axis, got shapes "
                          f"{a.shape} and {b.shape}")

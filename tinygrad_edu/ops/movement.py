@@ -7,6 +7,8 @@ undone by slicing.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import backend
@@ -17,6 +19,13 @@ from ..tensor import Tensor
 def _shape_arg(shape: tuple) -> tuple:
     """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+def _axis(axis: int, ndim: int, op: str) -> int:
+    """``axis`` counted from the front (-1 is the last of ``ndim`` axes); out of range: error."""
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for {ndim} dimensions")
+    return axis % ndim
 
 
 class Reshape(Function):
@@ -51,12 +60,12 @@ class Expand(Function):
 
 
 class Pad(Function):
-    """z = a surrounded by ``value`` (``pad_width`` as in ``np.pad``: one (before, after) pair per
-    axis);   da = the middle of grad, where a's elements sit."""
+    """z = a surrounded by ``value``, with ``pad_width`` one (before, after) pair per axis;
+    da = the middle of grad, where a's elements sit."""
 
     def forward(self, a, pad_width, value):
-        self.pad_width = [tuple(p) for p in pad_width]
-        return self.xp.pad(a, self.pad_width, constant_values=value)
+        self.pad_width = pad_width
+        return self.xp.pad(a, pad_width, constant_values=value)
 
     def backward(self, grad):
         return grad[tuple(slice(before, n - after) for (before, after), n
@@ -145,7 +154,7 @@ def reshape(x: Tensor, shape: tuple) -> Tensor:
 
 
 def permute(x: Tensor, axes: tuple) -> Tensor:
-    axes = tuple(a % x.ndim for a in _shape_arg(axes))
+    axes = tuple(_axis(a, x.ndim, "permute") for a in _shape_arg(axes))
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} axes of {x.shape}")
     return x if axes == tuple(range(x.ndim)) else Permute.apply(x, axes=axes)
@@ -159,7 +168,7 @@ def transpose(x: Tensor, axes: tuple) -> Tensor:
         return permute(x, tuple(reversed(range(x.ndim))))
     if len(axes) == 2:
         order = list(range(x.ndim))
-        i, j = axes[0] % x.ndim, axes[1] % x.ndim
+        i, j = _axis(axes[0], x.ndim, "transpose"), _axis(axes[1], x.ndim, "transpose")
         order[i], order[j] = order[j], order[i]
         return permute(x, tuple(order))
     return permute(x, axes)
@@ -169,20 +178,21 @@ def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
     """Merge axes ``start_axis`` .. ``end_axis`` (inclusive) into one."""
     if x.ndim == 0:
         return x.reshape(1)
-    start, end = start_axis % x.ndim, end_axis % x.ndim
-    return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
+    start, end = _axis(start_axis, x.ndim, "flatten"), _axis(end_axis, x.ndim, "flatten")
+    merged = math.prod(x.shape[start:end + 1])   # not -1: that is ambiguous for empty tensors
+    return x.reshape(x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
 def squeeze(x: Tensor, axis=None) -> Tensor:
     """Drop axes of length 1 (all of them, or the ones named; a named axis longer than 1 stays)."""
-    axes = range(x.ndim) if axis is None else [a % x.ndim for a in
-                                                 ((axis,) if isinstance(axis, int) else axis)]
+    named = (axis,) if isinstance(axis, int) else axis
+    axes = range(x.ndim) if axis is None else [_axis(a, max(x.ndim, 1), "squeeze") for a in named]
     return x.reshape(tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
 
 
 def unsqueeze(x: Tensor, axis: int) -> Tensor:
     """Insert an axis of length 1 at position ``axis`` (negative counts from the end)."""
-    axis = axis % (x.ndim + 1)
+    axis = _axis(axis, x.ndim + 1, "unsqueeze")
     return x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
 
 
@@ -190,8 +200,23 @@ def expand(x: Tensor, shape: tuple) -> Tensor:
     """Broadcast to ``shape`` without copying; -1 keeps an axis's length (as in PyTorch)."""
     shape = _shape_arg(shape)
     lead = len(shape) - x.ndim
+    if -1 in shape[:max(lead, 0)]:
+        raise ShapeError(f"expand: -1 in {shape} stands for an axis that {x.shape} does not have")
     shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
     return x if shape == x.shape else Expand.apply(x, shape=shape)
+
+
+def pad(x: Tensor, pad_width, value=0.0) -> Tensor:
+    """Surround ``x`` with ``value``. ``pad_width`` is read as in ``np.pad``: one (before, after)
+    pair per axis, or a single pair or a single number that every axis uses."""
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    except ValueError:
+        raise ShapeError(f"pad: pad_width {pad_width} does not fit a tensor of shape {x.shape}; "
+                         f"give one (before, after) pair per axis") from None
+    if (widths < 0).any():
+        raise ValueError(f"pad: pad widths must be >= 0, got {pad_width}")
+    return Pad.apply(x, pad_width=tuple(map(tuple, widths.tolist())), value=value)
 
 
 def _is_advanced(index) -> bool:
@@ -225,7 +250,9 @@ def cat(tensors, axis: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
-    return Cat.apply(*tensors, axis=axis % tensors[0].ndim)
+    if tensors[0].ndim == 0:
+        raise ShapeError("cat: zero-dimensional tensors have no axis to join along; use stack")
+    return Cat.apply(*tensors, axis=_axis(axis, tensors[0].ndim, "cat"))
 
 
 def stack(tensors, axis: int = 0) -> Tensor:
@@ -236,5 +263,5 @@ def stack(tensors, axis: int = 0) -> Tensor:
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ShapeError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
-    axis = axis % (tensors[0].ndim + 1)
+    axis = _axis(axis, tensors[0].ndim + 1, "stack")
     return cat([t.unsqueeze(axis) for t in tensors], axis=axis)

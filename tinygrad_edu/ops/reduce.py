@@ -10,14 +10,20 @@ from ..tensor import Tensor
 
 
 def _axes(axis, ndim: int) -> tuple:
-    """``axis`` as a sorted tuple of non-negative axes."""
+    """``axis`` as a sorted tuple of distinct non-negative axes. A 0-d tensor accepts axis 0
+    or -1 (as in PyTorch) and has nothing to reduce."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted(a % max(ndim, 1) for a in axes))
+    if ndim == 0:
+        return ()
+    axes = tuple(sorted(a % ndim for a in axes))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"axis {axis} names the same axis twice")
+    return axes
 
 
 def _kept_shape(shape: tuple, axes: tuple) -> tuple:
@@ -88,14 +94,15 @@ def var(x: Tensor, axis=None, keepdims=False, ddof=0) -> Tensor:
 def logsumexp(x: Tensor, axis=None, keepdims=False) -> Tensor:
     """log Σ e^x, computed as m + log Σ e^(x - m) with m = max x, so that no e^x overflows.
 
-    m is detached: the result does not depend on the choice of m, so its gradient through m is 0.
-    The gradient that remains is softmax(x)."""
-    shift = x.max(axis=axis, keepdims=True).detach()
-    shift = Tensor._make(x.xp.where(x.xp.isfinite(shift.data), shift.data, 0), x.device)
-    out = (x - shift).exp().sum(axis=axis, keepdims=True).log() + shift
+    m is taken as a constant: the result does not depend on the choice of m, so no gradient
+    flows through it. The gradient that remains is softmax(x)."""
+    axes = _axes(axis, x.ndim)
+    peak = x.data.max(axis=axes, keepdims=True)
+    shift = Tensor._make(x.xp.where(x.xp.isfinite(peak), peak, 0), x.device)   # -inf rows: 0
+    out = (x - shift).exp().sum(axis=axes, keepdims=True).log() + shift      # (kept shape)
     if keepdims:
         return out
-    return out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in _axes(axis, x.ndim)))
+    return out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))
 
 
 class Softmax(Function):
@@ -106,9 +113,9 @@ class Softmax(Function):
     saves_output = True
 
     def forward(self, a, axis):
-        self.axis = axis
-        exps = self.xp.exp(a - a.max(axis=axis, keepdims=True))
-        return exps / exps.sum(axis=axis, keepdims=True)
+        self.axis = _axes(axis, a.ndim)
+        exps = self.xp.exp(a - a.max(axis=self.axis, keepdims=True))
+        return exps / exps.sum(axis=self.axis, keepdims=True)
 
     def backward(self, grad):
         s = self.output
@@ -123,9 +130,9 @@ class LogSoftmax(Function):
     saves_output = True
 
     def forward(self, a, axis):
-        self.axis = axis
-        shifted = a - a.max(axis=axis, keepdims=True)
-        return shifted - self.xp.log(self.xp.exp(shifted).sum(axis=axis, keepdims=True))
+        self.axis = _axes(axis, a.ndim)
+        shifted = a - a.max(axis=self.axis, keepdims=True)
+        return shifted - self.xp.log(self.xp.exp(shifted).sum(axis=self.axis, keepdims=True))
 
     def backward(self, grad):
         return grad - self.output.exp() * grad.sum(axis=self.axis, keepdims=True)
