@@ -12,12 +12,6 @@ CELLS = ["rnn", "lstm", "gru"]
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
-def to_float64(model):
-    for p in model.parameters():
-        p.data = p.data.astype(np.float64)
-    return model
-
-
 def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
@@ -54,7 +48,7 @@ def test_parameter_count_matches_formula(cell, layers):
 
 def test_forward_matches_numpy_lstm(device, rng):
     tg.manual_seed(0)
-    model = to_float64(CharRNN(11, 5, 7, cell="lstm")).to(device)
+    model = CharRNN(11, 5, 7, cell="lstm").double().to(device)
     idx = rng.integers(0, 11, size=(3, 6))
     logits, (h, c) = model(Tensor(idx, device=device))
     assert logits.shape == (3, 6, 11) and h.shape == c.shape == (1, 3, 7)
@@ -77,7 +71,7 @@ def test_matches_torch_model_with_the_same_names(cell, rng):
     model = CharRNN(13, 6, 8, cell=cell, num_layers=2)
     reference.load_state_dict({name: torch.from_numpy(t.numpy().astype(np.float64))
                                for name, t in model.state_dict().items()})
-    to_float64(model)
+    model.double()
     idx = rng.integers(0, 13, size=(2, 5))
     out, state = reference.rnn(reference.embedding(torch.from_numpy(idx)))
     expected = reference.head(out).detach().numpy()
@@ -90,7 +84,7 @@ def test_matches_torch_model_with_the_same_names(cell, rng):
 @pytest.mark.parametrize("cell", CELLS)
 def test_carrying_the_state_equals_one_long_call(cell, rng):
     tg.manual_seed(1)
-    model = to_float64(CharRNN(9, 4, 5, cell=cell, num_layers=2))
+    model = CharRNN(9, 4, 5, cell=cell, num_layers=2).double()
     idx = rng.integers(0, 9, size=(2, 7))
     whole, _ = model(Tensor(idx))
     first, state = model(Tensor(idx[:, :3]))
@@ -104,7 +98,7 @@ def test_gradcheck_every_parameter(cell, rng):
     """Through embedding, two stacked recurrent layers unrolled over 4 steps, and the head;
     the initial state is checked too (it is differentiable)."""
     tg.manual_seed(2)
-    model = to_float64(CharRNN(6, 3, 4, cell=cell, num_layers=2))
+    model = CharRNN(6, 3, 4, cell=cell, num_layers=2).double()
     idx = Tensor(rng.integers(0, 6, size=(2, 4)))
     h0 = Tensor(rng.standard_normal((2, 2, 4)) * 0.5, requires_grad=True)
     c0 = Tensor(rng.standard_normal((2, 2, 4)) * 0.5, requires_grad=True)

@@ -10,12 +10,6 @@ from tinygrad_edu import Tensor, optim
 from tinygrad_edu.models import CNN
 
 
-def to_float64(model):
-    for p in model.parameters():
-        p.data = p.data.astype(np.float64)
-    return model
-
-
 def numpy_conv2d(x, weight, bias, padding):
     """Cross-correlation as a sum over every 5x5 window: (N, C, H, W) -> (N, O, H', W')."""
     x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
@@ -64,7 +58,7 @@ def test_mnist_lenet_has_the_classic_61706_parameters():
                                                                     (3, 12, 0)])
 def test_forward_matches_numpy(in_channels, image_size, conv2_padding, device, rng):
     tg.manual_seed(0)
-    model = to_float64(CNN(in_channels, 7, image_size)).to(device)
+    model = CNN(in_channels, 7, image_size).double().to(device)
     x = rng.standard_normal((2, in_channels, image_size, image_size))
     out = model(Tensor(x, device=device))
     assert out.shape == (2, 7) and out.device == device
@@ -73,14 +67,14 @@ def test_forward_matches_numpy(in_channels, image_size, conv2_padding, device, r
 
 def test_gradcheck_full_jacobian_wrt_the_input(rng):
     tg.manual_seed(1)
-    model = to_float64(CNN(1, 3, image_size=8))
+    model = CNN(1, 3, image_size=8).double()
     x = Tensor(rng.standard_normal((1, 1, 8, 8)), requires_grad=True)
     assert tg.gradcheck(model, [x])
 
 
 def test_gradcheck_fast_wrt_input_and_every_parameter(rng):
     tg.manual_seed(2)
-    model = to_float64(CNN(2, 4, image_size=8))
+    model = CNN(2, 4, image_size=8).double()
     x = Tensor(rng.standard_normal((2, 2, 8, 8)), requires_grad=True)
     assert tg.gradcheck(lambda x, *params: model(x), [x, *model.parameters()], fast=True)
 
@@ -129,7 +123,7 @@ def test_matches_torch_lenet(rng):
             x = torch.max_pool2d(torch.relu(self.conv2(x)), 2).flatten(1)
             return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 
-    model = to_float64(CNN())
+    model = CNN().double()
     reference = TorchLeNet().double()
     reference.load_state_dict({name: torch.from_numpy(t.numpy()) for name, t
                                in model.state_dict().items()})

@@ -13,12 +13,6 @@ from tinygrad_edu.models import GPT
 TINY = dict(vocab_size=11, block_size=6, n_layer=2, n_head=2, n_embd=8)
 
 
-def to_float64(model):
-    for p in model.parameters():
-        p.data = p.data.astype(np.float64)
-    return model
-
-
 def randomize(model, rng, scale=0.5):
     """Weights far from GPT's tiny initial values, so every gradient is large enough to check."""
     for p in model.parameters():
@@ -95,7 +89,7 @@ def test_head_count_must_divide_the_width():
 
 def test_attention_is_causal(rng):
     """Changing the token at position t leaves the logits at positions before t unchanged."""
-    model = randomize(to_float64(GPT(**TINY)), rng)
+    model = randomize(GPT(**TINY).double(), rng)
     idx = rng.integers(0, 11, size=(2, 6))
     changed = idx.copy()
     changed[:, 3] = (changed[:, 3] + 1) % 11
@@ -105,7 +99,7 @@ def test_attention_is_causal(rng):
 
 
 def test_targets_give_the_mean_cross_entropy(rng):
-    model = to_float64(GPT(**TINY))
+    model = GPT(**TINY).double()
     idx, targets = rng.integers(0, 11, size=(2, 2, 5))
     logits, loss = model(Tensor(idx), Tensor(targets))
     z = logits.numpy()
@@ -118,7 +112,7 @@ def test_targets_give_the_mean_cross_entropy(rng):
 def test_gradcheck_every_parameter(rng):
     """All parameters at once, the tied embedding included (its gradient sums both uses)."""
     tg.manual_seed(1)
-    model = randomize(to_float64(GPT(**TINY)), rng)
+    model = randomize(GPT(**TINY).double(), rng)
     idx = Tensor(rng.integers(0, 11, size=(2, 5)))
     assert tg.gradcheck(lambda *params: model(idx), list(model.parameters()), fast=True)
 
@@ -126,7 +120,7 @@ def test_gradcheck_every_parameter(rng):
 def test_gradcheck_full_jacobian_of_a_one_layer_model(rng):
     """A width-4, one-layer model, the full Jacobian of the logits for a few parameters."""
     tg.manual_seed(2)
-    model = randomize(to_float64(GPT(5, 4, 1, 2, 4)), rng)
+    model = randomize(GPT(5, 4, 1, 2, 4).double(), rng)
     idx = Tensor(rng.integers(0, 5, size=(1, 4)))
     checked = [model.wte.weight, model.h[0].attn.in_proj_weight, model.h[0].ln_1.weight]
     assert tg.gradcheck(lambda *params: model(idx), checked)
@@ -167,7 +161,7 @@ def test_matches_torch_forward_and_gradients(rng):
                 x = block(x)
             return self.lm_head(self.ln_f(x))
 
-    model = randomize(to_float64(GPT(**TINY)), rng)
+    model = randomize(GPT(**TINY).double(), rng)
     reference = TorchGPT(*TINY.values()).double()
     reference.load_state_dict({name: torch.from_numpy(t.numpy()) for name, t
                                in model.state_dict().items()})

@@ -16,12 +16,6 @@ NUMPY_ACTIVATIONS = {
 }
 
 
-def to_float64(model):
-    for p in model.parameters():
-        p.data = p.data.astype(np.float64)
-    return model
-
-
 def numpy_mlp(model, x, activation):
     """The same network written directly in NumPy from the model's weights."""
     linears = [layer for layer in model.layers if isinstance(layer, tg.nn.Linear)]
@@ -36,7 +30,7 @@ def numpy_mlp(model, x, activation):
 @pytest.mark.parametrize("activation", sorted(NUMPY_ACTIVATIONS))
 def test_forward_matches_numpy(activation, device, rng):
     tg.manual_seed(0)
-    model = to_float64(MLP([5, 7, 6, 3], activation=activation)).to(device)
+    model = MLP([5, 7, 6, 3], activation=activation).double().to(device)
     x = rng.standard_normal((4, 5))
     out = model(Tensor(x, device=device))
     assert out.shape == (4, 3) and out.device == device
@@ -64,14 +58,14 @@ def test_gradcheck_full_jacobian_input_and_parameters(activation, rng):
     """The parameters are leaf tensors, so they can be gradcheck inputs themselves: the checker
     perturbs them in place and the closure simply calls the model."""
     tg.manual_seed(1)
-    model = to_float64(MLP([3, 4, 2], activation=activation))
+    model = MLP([3, 4, 2], activation=activation).double()
     x = Tensor(rng.standard_normal((2, 3)), requires_grad=True)
     assert tg.gradcheck(lambda x, *params: model(x), [x, *model.parameters()])
 
 
 def test_gradcheck_fast_at_a_larger_size(rng):
     tg.manual_seed(2)
-    model = to_float64(MLP([20, 32, 32, 10], activation="gelu"))
+    model = MLP([20, 32, 32, 10], activation="gelu").double()
     x = Tensor(rng.standard_normal((8, 20)), requires_grad=True)
     assert tg.gradcheck(lambda x, *params: model(x), [x, *model.parameters()], fast=True)
 
@@ -114,7 +108,7 @@ def test_matches_torch_sequential(rng):
                                            torch.nn.Linear(8, 3)).double()
     reference.load_state_dict({name: torch.from_numpy(t.numpy().astype(np.float64))
                                for name, t in model.state_dict().items()})
-    to_float64(model)
+    model.double()
     x = rng.standard_normal((4, 5))
     expected = reference.layers(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(model(Tensor(x)).numpy(), expected, rtol=1e-12, atol=1e-12)

@@ -163,12 +163,6 @@ def test_bad_settings_and_bias_errors():
 
 # ----------------------------------------------------------------------------- the layer
 
-def as_float64(module):
-    for tensor in list(module.parameters()) + list(module.buffers()):
-        tensor.data = tensor.data.astype(np.float64)
-    return module
-
-
 def test_layer_parameters_and_init():
     tg.manual_seed(0)
     layer = nn.Conv2d(4, 8, (3, 5), groups=2)
@@ -184,7 +178,7 @@ def test_layer_parameters_and_init():
 def test_layer_matches_torch_after_load_state_dict(rng):
     torch = pytest.importorskip("torch")
     theirs = torch.nn.Conv2d(4, 6, 3, stride=2, padding=1, dilation=1, groups=2).double()
-    ours = as_float64(nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2))
+    ours = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2).double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     x = rng.standard_normal((2, 4, 7, 6))
     np.testing.assert_allclose(ours(tg.Tensor(x)).numpy(),
@@ -192,7 +186,7 @@ def test_layer_matches_torch_after_load_state_dict(rng):
 
 
 def test_layer_gradcheck(rng):
-    layer = as_float64(nn.Conv2d(2, 3, 2, stride=1, padding=1))
+    layer = nn.Conv2d(2, 3, 2, stride=1, padding=1).double()
     x = tg.Tensor(rng.standard_normal((2, 2, 3, 3)), requires_grad=True)
     assert tg.gradcheck(lambda x, w, b: layer(x), [x, layer.weight, layer.bias])
 

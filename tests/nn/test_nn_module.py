@@ -159,9 +159,7 @@ def test_linear_gradcheck_input_and_parameters(rng, device):
     bias = tg.Tensor(rng.standard_normal(2), requires_grad=True, device=device)
     assert tg.gradcheck(F.linear, [x, weight, bias])
     assert tg.gradcheck(lambda x, w: F.linear(x, w) ** 2, [x, weight])
-    layer = nn.Linear(4, 2).to(device)
-    for p in layer.parameters():
-        p.data = p.data.astype(np.float64)
+    layer = nn.Linear(4, 2).to(device).double()
     assert tg.gradcheck(lambda x, w, b: layer(x).tanh(), [x, layer.weight, layer.bias])
 
 
@@ -184,9 +182,7 @@ def test_linear_wrong_input_shape_names_the_layer_and_both_shapes():
 def test_linear_matches_torch_through_its_state_dict(rng):
     torch = pytest.importorskip("torch")
     theirs = torch.nn.Linear(5, 3).double()
-    ours = nn.Linear(5, 3)
-    for p in ours.parameters():
-        p.data = p.data.astype(np.float64)
+    ours = nn.Linear(5, 3).double()
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = rng.standard_normal((4, 5))
     x_ours, x_theirs = tg.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
@@ -196,3 +192,15 @@ def test_linear_matches_torch_through_its_state_dict(rng):
     out_theirs.sum().backward()
     np.testing.assert_allclose(x_ours.grad.numpy(), x_theirs.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12)
+
+
+def test_double_and_float_convert_floating_state_only():
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    model(tg.ones(4, 3)).sum().backward()
+    assert model.double() is model
+    state = model.state_dict()
+    assert all(state[name].dtype == np.float64 for name in ("0.weight", "1.running_var"))
+    assert state["1.num_batches_tracked"].dtype == np.int64
+    assert model[0].weight.grad.dtype == np.float64
+    model.float()
+    assert model[0].weight.dtype == np.float32 and model[1].running_mean.dtype == np.float32

@@ -13,14 +13,6 @@ def numpy_normalize(x, axes, eps):
     return (x - mean) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
 
 
-def as_float64(module):
-    """The module's parameters and buffers in float64, for gradient checks."""
-    for tensor in list(module.parameters()) + list(module.buffers()):
-        if tensor.dtype == np.float32:
-            tensor.data = tensor.data.astype(np.float64)
-    return module
-
-
 def randomize_affine(module, rng):
     module.weight.data = rng.uniform(0.5, 1.5, module.weight.shape)
     module.bias.data = rng.standard_normal(module.bias.shape)
@@ -53,7 +45,7 @@ def test_layer_norm_module_starts_as_plain_normalization(rng):
 
 
 def test_layer_norm_gradcheck_input_and_parameters(rng, device):
-    layer = as_float64(randomize_affine(nn.LayerNorm((2, 3)), rng)).to(device)
+    layer = randomize_affine(nn.LayerNorm((2, 3)), rng).double().to(device)
     x = tg.Tensor(rng.standard_normal((2, 2, 3)), requires_grad=True, device=device)
     assert tg.gradcheck(lambda x, w, b: F.layer_norm(x, (2, 3), w, b),
                         [x, layer.weight, layer.bias])
@@ -80,7 +72,7 @@ def test_layer_norm_matches_torch(rng):
     with torch.no_grad():
         theirs.weight.uniform_(0.5, 1.5)
         theirs.bias.normal_()
-    ours = as_float64(nn.LayerNorm((3, 4), eps=1e-4))
+    ours = nn.LayerNorm((3, 4), eps=1e-4).double()
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = rng.standard_normal((2, 3, 4))
     x_ours, x_theirs = tg.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
@@ -102,7 +94,7 @@ CASE_IDS = ["1d-NC", "1d-NCL", "2d-NCHW"]
 
 @pytest.mark.parametrize("cls, shape", BATCH_NORM_CASES, ids=CASE_IDS)
 def test_batch_norm_train_forward_uses_batch_statistics(cls, shape, rng, device):
-    layer = as_float64(randomize_affine(cls(3), rng)).to(device)
+    layer = randomize_affine(cls(3), rng).double().to(device)
     x = rng.standard_normal(shape) * 2 + 3
     axes = (0,) + tuple(range(2, len(shape)))
     per_channel = (1, 3) + (1,) * (len(shape) - 2)
@@ -115,7 +107,7 @@ def test_batch_norm_train_forward_uses_batch_statistics(cls, shape, rng, device)
 @pytest.mark.parametrize("cls, shape", BATCH_NORM_CASES, ids=CASE_IDS)
 def test_batch_norm_running_statistics_follow_the_formula(cls, shape, rng, device):
     momentum = 0.3
-    layer = as_float64(cls(3, momentum=momentum)).to(device)
+    layer = cls(3, momentum=momentum).double().to(device)
     axes = (0,) + tuple(range(2, len(shape)))
     running_mean, running_var = np.zeros(3), np.ones(3)
     for _ in range(4):
@@ -139,7 +131,7 @@ def test_batch_norm_running_statistics_follow_the_formula(cls, shape, rng, devic
 
 
 def test_batch_norm_momentum_none_is_a_cumulative_average(rng):
-    layer = as_float64(nn.BatchNorm1d(2, momentum=None))
+    layer = nn.BatchNorm1d(2, momentum=None).double()
     batches = [rng.standard_normal((5, 2)) for _ in range(3)]
     for x in batches:
         layer(tg.Tensor(x))
@@ -152,13 +144,13 @@ def test_batch_norm_momentum_none_is_a_cumulative_average(rng):
 
 @pytest.mark.parametrize("cls, shape", BATCH_NORM_CASES, ids=CASE_IDS)
 def test_batch_norm_gradcheck_training_mode(cls, shape, rng, device):
-    layer = as_float64(randomize_affine(cls(3), rng)).to(device)
+    layer = randomize_affine(cls(3), rng).double().to(device)
     x = tg.Tensor(rng.standard_normal(shape), requires_grad=True, device=device)
     assert tg.gradcheck(lambda x, w, b: layer(x), [x, layer.weight, layer.bias], fast=len(shape) > 2)
 
 
 def test_batch_norm_gradcheck_eval_mode(rng):
-    layer = as_float64(randomize_affine(nn.BatchNorm2d(2), rng))
+    layer = randomize_affine(nn.BatchNorm2d(2), rng).double()
     layer.running_mean.data = rng.standard_normal(2)
     layer.running_var.data = rng.uniform(0.5, 2.0, 2)
     layer.eval()
@@ -207,7 +199,7 @@ def test_batch_norm_matches_torch_over_train_and_eval_steps(cls_name, shape, rng
     with torch.no_grad():
         theirs.weight.uniform_(0.5, 1.5)
         theirs.bias.normal_()
-    ours = as_float64(getattr(nn, cls_name)(3, momentum=0.2))
+    ours = getattr(nn, cls_name)(3, momentum=0.2).double()
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     for step in range(3):
         x = rng.standard_normal(shape) * 1.5 + 0.5

@@ -8,12 +8,6 @@ import tinygrad_edu as tg
 from tinygrad_edu import nn
 
 
-def as_float64(module):
-    for tensor in module.parameters():
-        tensor.data = tensor.data.astype(np.float64)
-    return module
-
-
 def sigmoid(a):
     return 1 / (1 + np.exp(-a))
 
@@ -70,7 +64,7 @@ def to_tensors(state, requires_grad=False):
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
 def test_forward_matches_numpy_equations(rng, kind, batch_first, bias):
-    module = as_float64(KINDS[kind](3, 4, num_layers=2, bias=bias, batch_first=batch_first))
+    module = KINDS[kind](3, 4, num_layers=2, bias=bias, batch_first=batch_first).double()
     x = rng.standard_normal((5, 2, 3))                                  # (T, B, I)
     state = random_state(rng, kind, 2, 2, 4)
     per_layer = [(state[0][k], state[1][k]) if kind == "LSTM" else state[k] for k in range(2)]
@@ -87,7 +81,7 @@ def test_forward_matches_numpy_equations(rng, kind, batch_first, bias):
 
 
 def test_relu_rnn_and_zero_initial_state(rng):
-    module = as_float64(nn.RNN(2, 3, nonlinearity="relu"))
+    module = nn.RNN(2, 3, nonlinearity="relu").double()
     x = rng.standard_normal((4, 2, 2))
     expected, _ = numpy_recurrent("RNN", module, x, [np.zeros((2, 3))], nonlinearity="relu")
     output, h_n = module(tg.Tensor(x))
@@ -100,7 +94,7 @@ def test_relu_rnn_and_zero_initial_state(rng):
 def test_matches_torch(rng, kind, batch_first):
     torch = pytest.importorskip("torch")
     theirs = getattr(torch.nn, kind)(3, 4, num_layers=2, batch_first=batch_first).double()
-    ours = as_float64(KINDS[kind](3, 4, num_layers=2, batch_first=batch_first))
+    ours = KINDS[kind](3, 4, num_layers=2, batch_first=batch_first).double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     x = rng.standard_normal((2, 5, 3) if batch_first else (5, 2, 3))
     state = random_state(rng, kind, 2, 2, 4)
@@ -118,7 +112,7 @@ def test_matches_torch(rng, kind, batch_first):
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_gradcheck_through_time(rng, kind, batch_first):
     """Full Jacobians w.r.t. the input and initial state; parameters by random directions."""
-    module = as_float64(KINDS[kind](2, 3, num_layers=2, batch_first=batch_first))
+    module = KINDS[kind](2, 3, num_layers=2, batch_first=batch_first).double()
     steps, batch = 3, 2
     x_shape = (batch, steps, 2) if batch_first else (steps, batch, 2)
     x = tg.Tensor(rng.standard_normal(x_shape), requires_grad=True)
@@ -138,10 +132,10 @@ def test_gradcheck_through_time(rng, kind, batch_first):
 
 
 def test_gradcheck_parameters_full_jacobian_small(rng):
-    lstm = as_float64(nn.LSTM(1, 2))
+    lstm = nn.LSTM(1, 2).double()
     x = tg.Tensor(rng.standard_normal((3, 1, 1)), requires_grad=True)
     assert tg.gradcheck(lambda x, *p: lstm(x)[0], [x] + list(lstm.parameters()))
-    gru = as_float64(nn.GRU(1, 2))
+    gru = nn.GRU(1, 2).double()
     assert tg.gradcheck(lambda x, *p: gru(x)[0], [x] + list(gru.parameters()))
 
 

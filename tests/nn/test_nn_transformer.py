@@ -9,12 +9,6 @@ import tinygrad_edu as tg
 from tinygrad_edu import nn
 
 
-def as_float64(module):
-    for tensor in list(module.parameters()) + list(module.buffers()):
-        tensor.data = tensor.data.astype(np.float64)
-    return module
-
-
 def numpy_mha(x, w_in, b_in, w_out, b_out, heads, keep=None):
     """Multi-head self-attention written out in NumPy: project, split heads, attend, merge."""
     batch, steps, e = x.shape
@@ -63,7 +57,7 @@ def test_matches_torch_with_masks(rng, batch_first):
     torch = pytest.importorskip("torch")
     e, h, b, tq, tk = 8, 2, 3, 4, 5
     theirs = torch.nn.MultiheadAttention(e, h, batch_first=batch_first).double()
-    ours = as_float64(nn.MultiHeadAttention(e, h, batch_first=batch_first))
+    ours = nn.MultiHeadAttention(e, h, batch_first=batch_first).double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     layout = (lambda bb, t: (bb, t, e)) if batch_first else (lambda bb, t: (t, bb, e))
     x = rng.standard_normal(layout(b, tq))
@@ -178,7 +172,7 @@ def test_sinusoidal_table_and_forward(rng):
 
 
 def test_learned_positions_gradcheck_and_errors(rng):
-    layer = as_float64(nn.LearnedPositionalEmbedding(6, 3))
+    layer = nn.LearnedPositionalEmbedding(6, 3).double()
     assert layer.weight.shape == (6, 3) and 0.005 < layer.weight.numpy().std() < 0.05
     x = tg.Tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
     assert tg.gradcheck(lambda x, w: layer(x) * layer(x), [x, layer.weight])
@@ -215,7 +209,7 @@ def test_block_matches_torch_pre_norm_encoder_layer(rng, causal):
             name = name.replace(old, new)
         state[name] = value.detach().numpy() + rng.standard_normal(value.shape) * 0.1
         value.copy_(torch.tensor(state[name]))
-    ours = as_float64(nn.TransformerBlock(e, h, causal=causal))
+    ours = nn.TransformerBlock(e, h, causal=causal).double()
     ours.load_state_dict(state)
     x = rng.standard_normal((2, 5, e))
     mask = torch.ones(5, 5, dtype=torch.bool).triu(1) if causal else None

@@ -192,6 +192,23 @@ class Module:
                 tensor.grad = tensor.grad.to(device)
         return self
 
+    def astype(self, dtype) -> "Module":
+        """Convert every floating-point parameter, gradient and buffer to ``dtype`` in place
+        (integer buffers such as a step counter stay as they are); returns self."""
+        for tensor in list(self.parameters()) + list(self.buffers()):
+            if tensor.dtype.kind == "f":
+                tensor.data = tensor.data.astype(dtype)
+                if tensor.grad is not None:
+                    tensor.grad = tensor.grad.astype(dtype)
+        return self
+
+    def double(self) -> "Module":
+        """float64 everywhere: what gradient checks need."""
+        return self.astype("float64")
+
+    def float(self) -> "Module":
+        return self.astype("float32")
+
     # --- printing ---------------------------------------------------------------------------
     def extra_repr(self) -> str:
         """The settings shown in the repr, e.g. ``in_features=4, out_features=2``."""
