@@ -8,6 +8,7 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import Tensor, optim
 from tinygrad_edu.models import CNN
+from overfit import assert_overfits
 
 
 def numpy_conv2d(x, weight, bias, padding):
@@ -86,13 +87,7 @@ def test_overfits_a_tiny_batch_with_adam(rng):
     x = Tensor(rng.standard_normal((16, 1, 8, 8)).astype(np.float32))
     y = Tensor(rng.integers(0, 10, size=16))
     optimizer = optim.Adam(model.parameters(), lr=3e-3)
-    for _ in range(100):
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-    assert loss.item() < 0.05
-    assert all(p.grad is not None and np.abs(p.grad.numpy()).max() > 0 for p in model.parameters())
+    assert_overfits(model, optimizer, lambda: F.cross_entropy(model(x), y))
 
 
 def test_save_load_round_trip_is_exact(tmp_path, rng):

@@ -9,6 +9,7 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, optim
 from tinygrad_edu.models import GPT
+from overfit import assert_overfits
 
 TINY = dict(vocab_size=11, block_size=6, n_layer=2, n_head=2, n_embd=8)
 
@@ -187,13 +188,7 @@ def test_overfits_a_tiny_batch_with_adam(rng):
     tokens[:, 0] = rng.choice(12, size=4, replace=False)
     idx, targets = Tensor(tokens[:, :-1]), Tensor(tokens[:, 1:])
     optimizer = optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
-    for _ in range(100):
-        optimizer.zero_grad()
-        _, loss = model(idx, targets)
-        loss.backward()
-        optimizer.step()
-    assert loss.item() < 0.05
-    assert all(p.grad is not None and np.abs(p.grad.numpy()).max() > 0 for p in model.parameters())
+    assert_overfits(model, optimizer, lambda: model(idx, targets)[1])
 
 
 def test_save_load_round_trip_is_exact_and_keeps_the_tie(tmp_path, rng):

@@ -7,6 +7,7 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import Tensor, optim
 from tinygrad_edu.models import MLP
+from overfit import assert_overfits
 
 NUMPY_ACTIVATIONS = {
     "relu": lambda z: np.maximum(z, 0),
@@ -77,13 +78,7 @@ def test_overfits_a_tiny_batch_with_adam(rng):
     x = Tensor(rng.standard_normal((16, 10)).astype(np.float32))
     y = Tensor(rng.integers(0, 4, size=16))
     optimizer = optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(100):
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-    assert loss.item() < 0.05
-    assert all(p.grad is not None and np.abs(p.grad.numpy()).max() > 0 for p in model.parameters())
+    assert_overfits(model, optimizer, lambda: F.cross_entropy(model(x), y))
     assert (model(x).numpy().argmax(axis=1) == y.numpy()).all()
 
 
