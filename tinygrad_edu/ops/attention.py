@@ -87,8 +87,11 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask=None, cau
         weights = scores.softmax(axis=-1)                                    # (..., Tq, Tk)
     else:
         sees_a_key = keep.any(axis=-1, keepdims=True)                        # (..., Tq, 1)
-        # a row that sees nothing keeps its finite scores, so its softmax is not 0/0 ...
-        weights = where(keep | ~sees_a_key, scores, -math.inf).softmax(axis=-1)
+        # blocked scores get -inf added (one addition, whose backward is free, where ``where``
+        # would cost two selections); a row that sees nothing keeps its finite scores, so its
+        # softmax is not 0/0 ...
+        blocked = q.xp.where(keep | ~sees_a_key, 0, -math.inf).astype(scores.dtype)
+        weights = (scores + Tensor._make(blocked, scores.device)).softmax(axis=-1)
         if not bool(sees_a_key.all()):
             weights = where(sees_a_key, weights, 0.0)   # ... and is then replaced by zeros
     if dropout_p > 0:

@@ -1,0 +1,222 @@
+"""Timing helpers: thread control, the timed loop, and the results table.
+
+**What is measured.** One call of a *step* function: for the training workloads, forward, loss,
+backward and optimizer update. Each implementation first runs a few warm-up steps (memory
+pools fill, caches warm, Numba kernels compile), then N timed steps; the implementations of a
+workload take turns step by step (:func:`measure_interleaved`), so that load from other
+processes hits them alike. The table shows the median time per step and the interquartile range
+(IQR = 75th - 25th percentile), which, unlike the mean and the standard deviation, one slow
+outlier step (a garbage collection, the OS scheduling another process) does not move.
+
+**Threads.** A fair comparison gives every implementation the same number of threads. NumPy's
+BLAS (OpenBLAS or MKL) sizes its thread pool when it is *loaded*, from the environment variables
+in ``THREAD_ENV_VARS``; ``__main__`` therefore starts the benchmark again in a fresh interpreter
+with those variables set when they differ from ``--threads``. On top of that,
+:func:`limit_threads` narrows the pools at run time: threadpoolctl for the BLAS (if installed),
+Numba's ``set_num_threads``, and ``torch.set_num_threads`` for PyTorch.
+
+**Page faults.** NumPy allocates a fresh array for every intermediate result. Left to its
+defaults, the C library (glibc) gives large freed blocks back to the operating system and takes
+them again on the next step, and every 4 KB page taken back costs a page fault (the kernel
+zeroes it; several microseconds inside a virtual machine). ``tinygrad_edu.backend`` therefore
+asks glibc to keep freed memory (``keep_freed_memory``), which affects the whole process, so
+every implementation here runs under the same setting. The table counts minor page faults per
+step (``resource.getrusage``); ``--system-allocator`` runs everything with glibc's defaults, to
+see what the setting is worth.
+
+**Ratios.** "vs PyTorch" is (this implementation's median) / (PyTorch's median) on the same
+workload: 2.00x means twice as slow, 0.50x twice as fast. "vs NumPy" is the same against the
+hand-written NumPy (or plain Python) step, the speed a framework could at best reach.
+
+**GPU timing.** GPU work is asynchronous: a call returns before the GPU has finished. A step is
+only measured right when the device is synchronized before the clock starts and again before
+it stops, so each implementation brings its ``synchronize`` function (:class:`Timed`).
+"""
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                   "NUMBA_NUM_THREADS")
+
+# tinygrad_edu keeps freed memory unless this says "0" (see backend.keep_freed_memory)
+SYSTEM_ALLOCATOR_ENV = {"TINYGRAD_EDU_KEEP_FREED_MEMORY": "0"}
+
+_thread_limiters = []   # threadpoolctl limits hold only while their object is alive
+
+
+def default_threads() -> int:
+    """Two threads (the reference laptop), or fewer when the machine has fewer cores."""
+    return min(2, os.cpu_count() or 1)
+
+
+def wanted_environment(threads: int, system_allocator: bool) -> dict:
+    """The environment variables the benchmark process must start with."""
+    wanted = {name: str(threads) for name in THREAD_ENV_VARS}
+    return {**wanted, **SYSTEM_ALLOCATOR_ENV} if system_allocator else wanted
+
+
+def environment_has_threads(threads: int, environ=os.environ) -> bool:
+    """True when every thread-count variable of the environment already says ``threads``."""
+    return all(environ.get(name) == str(threads) for name in THREAD_ENV_VARS)
+
+
+def limit_threads(threads: int) -> list[str]:
+    """Limit the BLAS and Numba thread pools of this process to ``threads``; returns a note for
+    each pool that could not be limited (shown under the table)."""
+    notes = []
+    try:
+        from threadpoolctl import threadpool_limits
+        _thread_limiters.append(threadpool_limits(limits=threads))
+    except ImportError:
+        if not environment_has_threads(threads):
+            notes.append(f"threadpoolctl is not installed and OMP_NUM_THREADS / "
+                         f"OPENBLAS_NUM_THREADS are not {threads}: NumPy's BLAS may use more "
+                         f"threads")
+    try:
+        import numba
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:
+        notes.append("numba is not installed")
+    return notes
+
+
+@dataclass
+class Timing:
+    """The result of :func:`measure`: milliseconds per step, and page faults per step."""
+    median_ms: float
+    iqr_ms: float
+    steps: int
+    faults_per_step: float | None = None
+
+
+def _minor_faults() -> int | None:
+    """Minor page faults of this process so far (None where the OS does not count them)."""
+    try:
+        import resource
+    except ImportError:   # not on Unix
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+@dataclass
+class Timed:
+    """A step to time: ``prepare`` runs untimed before each call (e.g. selects the kernels the
+    step needs); ``synchronize`` waits for the device (None on the CPU)."""
+    step: Callable[[], object]
+    prepare: Callable[[], None] | None = None
+    synchronize: Callable[[], None] | None = None
+    faults: int = 0
+
+    def run(self) -> float:
+        """One call of ``step``, in milliseconds; counts its page faults into ``faults``."""
+        if self.prepare is not None:
+            self.prepare()
+        sync = self.synchronize or (lambda: None)
+        sync()
+        faults_before = _minor_faults()
+        start = time.perf_counter()
+        self.step()
+        sync()
+        elapsed_ms = (time.perf_counter() - start) * 1e3
+        if faults_before is not None:
+            self.faults += _minor_faults() - faults_before
+        return elapsed_ms
+
+
+def summarize(times_ms: list[float]) -> Timing:
+    """Median and interquartile range of the step times."""
+    if len(times_ms) >= 2:
+        q1, _, q3 = statistics.quantiles(times_ms, n=4, method="inclusive")
+    else:
+        q1 = q3 = times_ms[0]
+    return Timing(statistics.median(times_ms), q3 - q1, len(times_ms))
+
+
+def measure_interleaved(entries: list[Timed], repeat: int) -> list[Timing]:
+    """Time ``repeat`` calls of each entry's step, taking turns: one step of the first entry,
+    one of the second, ..., then the next round. A burst of load on a shared machine then slows
+    every implementation alike instead of whichever happened to be running, so the ratios stay
+    honest. Warm up each entry before calling this."""
+    gc.collect()   # start from a collected heap
+    times_ms = [[] for _ in entries]
+    counting = _minor_faults() is not None
+    for entry in entries:
+        entry.faults = 0
+    for _ in range(repeat):
+        for entry, record in zip(entries, times_ms):
+            record.append(entry.run())
+    timings = [summarize(record) for record in times_ms]
+    for entry, timing in zip(entries, timings):
+        timing.faults_per_step = entry.faults / repeat if counting else None
+    return timings
+
+
+def measure(step: Callable[[], object], repeat: int, warmup: int = 3,
+            synchronize: Callable[[], None] | None = None) -> Timing:
+    """Time ``repeat`` calls of ``step`` after ``warmup`` untimed ones, on its own."""
+    entry = Timed(step, synchronize=synchronize)
+    for _ in range(warmup):
+        entry.run()
+    return measure_interleaved([entry], repeat)[0]
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+    workload: str
+    implementation: str
+    timing: Timing | None          # None: the implementation was skipped
+    first_loss: float | None = None
+    is_torch: bool = False         # the "vs PyTorch" reference of its workload
+    is_handwritten: bool = False   # the "vs NumPy" reference of its workload
+    note: str = ""
+
+
+def _ratio(row: Row, reference: Row | None) -> str:
+    if reference is None or row.timing is None or reference.timing is None:
+        return ""
+    return f"{row.timing.median_ms / reference.timing.median_ms:.2f}x"
+
+
+def table(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
+    """The header and the cells of the results table, ratios filled in per workload."""
+    header = ["workload", "implementation", "median ms/step", "IQR ms", "vs PyTorch",
+              "vs NumPy", "page faults/step", "loss, step 1"]
+    cells = []
+    for row in rows:
+        same = [other for other in rows if other.workload == row.workload]
+        torch_row = next((other for other in same if other.is_torch), None)
+        numpy_row = next((other for other in same if other.is_handwritten), None)
+        if row.timing is None:
+            cells.append([row.workload, row.implementation, "skipped"] + [""] * 5)
+            continue
+        loss = "" if row.first_loss is None else f"{row.first_loss:.5g}"
+        faults = row.timing.faults_per_step
+        cells.append([row.workload, row.implementation, f"{row.timing.median_ms:.3f}",
+                      f"{row.timing.iqr_ms:.3f}", _ratio(row, torch_row), _ratio(row, numpy_row),
+                      "" if faults is None else f"{faults:.0f}", loss])
+    return header, cells
+
+
+def format_table(rows: list[Row], markdown: bool = False) -> str:
+    """The table as aligned plain text, or as a Markdown table (``markdown=True``)."""
+    header, cells = table(rows)
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |",
+                 "|" + "|".join("---:" if i >= 2 else "---" for i in range(len(header))) + "|"]
+        lines += ["| " + " | ".join(line) + " |" for line in cells]
+        return "\n".join(lines)
+    widths = [max(len(line[i]) for line in [header] + cells) for i in range(len(header))]
+
+    def render(line):
+        return "  ".join(text.ljust(width) if i < 2 else text.rjust(width)
+                         for i, (text, width) in enumerate(zip(line, widths))).rstrip()
+
+    rule = "-" * len(render(header))
+    return "\n".join([render(header), rule] + [render(line) for line in cells])
