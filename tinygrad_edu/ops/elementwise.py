@@ -226,9 +226,11 @@ class Where(Function):
         return self.xp.where(condition, a, b)
 
     def backward(self, grad):
-        zero = grad.xp.zeros((), dtype=grad.dtype)
-        return (Where.apply(grad, Tensor._make(zero, grad.device), condition=self.condition),
-                Where.apply(Tensor._make(zero, grad.device), grad, condition=self.condition))
+        a, b = self.inputs
+        zero = Tensor._make(grad.xp.zeros((), dtype=grad.dtype), grad.device)
+        grad_a = Where.apply(grad, zero, condition=self.condition) if a.requires_grad else None
+        grad_b = Where.apply(zero, grad, condition=self.condition) if b.requires_grad else None
+        return grad_a, grad_b
 
 
 class Cast(Function):
