@@ -15,6 +15,13 @@ from .ops.matmul import matmul
 from .ops.movement import cat, stack
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import cuda
+from . import kernels
+from . import viz
+from . import data
+from .serialization import CheckpointError, load, save
+from . import nn
+from . import optim
+from . import models
 
 float32, float64, int32, int64, bool_ = _np.float32, _np.float64, _np.int32, _np.int64, _np.bool_
 

@@ -1,9 +1,140 @@
-"""Fast paths for the two hot spots, convolution and attention (placeholder until the kernels land).
+"""Fast paths for the hot spots: Numba kernels for convolution, max pooling and attention.
 
-``select(op, device)`` returns the module of array functions that implements ``op`` on ``device``,
-or None for the NumPy/CuPy reference in ``ops/``.
+The operations in ``ops/`` are written once, readably, with NumPy/CuPy array calls: that is the
+*reference*, the definition of each operation. For three of them this package holds compiled
+kernels with exactly the same array-level signatures:
+
+| op           | CPU (``numba.njit``) | GPU (``numba.cuda``) | array functions              |
+|--------------|----------------------|----------------------|------------------------------|
+| "conv2d"     | ``conv_cpu``         | ``conv_cuda``        | conv2d_forward, _backward    |
+| "max_pool2d" | ``pool_cpu``         | ``pool_cuda``        | max_pool2d_forward, _backward|
+| "attention"  | ``attention_cpu``    | ``attention_cuda``   | attention_forward, _backward |
+
+``conv_cpu`` picks, per shape, between ``conv_cpu_direct`` (SIMD loops) and ``conv_cpu_im2col``
+(columns + BLAS); ``attention_cpu`` uses ``exp_cpu``, an exponential the compiler can vectorize;
+kernels that call BLAS inside parallel loops keep it to one thread (``blas_threads``). The
+attention kernels are wrapped as one differentiable operation in ``ops/fused_attention.py``.
+
+**The switch.** ``select(op, device)`` returns the kernel module to use, or None for the
+reference; ``F.conv2d``, ``F.max_pool2d`` and ``F.scaled_dot_product_attention`` ask it on every
+call. The choice is "numpy" (the reference, NumPy or CuPy) or "numba", for all ops or some:
+
+    tg.kernels.set_default("numpy")                   # from now on, everywhere
+    with tg.kernels.use("numba"): ...                 # inside the block only, then restored
+    with tg.kernels.use("numpy", ops=["attention"]): ...
+    tg.kernels.set_default("auto")                    # back to the automatic choice
+
+"auto" (the default) takes the fastest path measured on the tensor's device: the Numba kernels
+on the CPU (when Numba is importable); on a GPU the reference, because the numba.cuda kernels
+here are simple one-thread-per-row loops that have not been shown to beat CuPy with cuBLAS
+(``python -m benchmarks.kernels --device cuda`` measures it). Every kernel is tested against
+the reference; a different choice changes results only by floating-point rounding.
+
+**Compilation and its cache.** A kernel is compiled for each dtype the first time it runs, which
+takes seconds. The machine code is cached on disk (``cache=True``): in the ``__pycache__`` folder
+next to this file (files ending in .nbi and .nbc), or under the folder named by the environment
+variable ``NUMBA_CACHE_DIR`` when it is set (Numba also falls back to a per-user cache folder
+when the package folder is read-only). Editing a kernel's source file invalidates its entries
+automatically; to clear the cache by hand, delete those .nbi/.nbc files. ``warmup()`` compiles
+every CPU kernel for float32 and float64 at once, so that a benchmark or a training loop pays
+the compilation before it starts the clock.
 """
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import time
+
+OPS = ("conv2d", "max_pool2d", "attention")
+CHOICES = ("numpy", "numba")
+_MODULES = {"cpu": {"conv2d": "conv_cpu", "max_pool2d": "pool_cpu", "attention": "attention_cpu"},
+            "cuda": {"conv2d": "conv_cuda", "max_pool2d": "pool_cuda",
+                     "attention": "attention_cuda"}}
+# "auto" on a GPU: the reference for every op, until the numba.cuda kernels are measured faster.
+_AUTO_CUDA = {"conv2d": "numpy", "max_pool2d": "numpy", "attention": "numpy"}
+
+_settings = {op: "auto" for op in OPS}   # per op: "auto", "numpy" or "numba"
+
+
+def numba_available() -> bool:
+    """True when Numba can be imported (it is a dependency, but may be missing in odd setups)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def _ops(ops) -> tuple:
+    if ops is None:
+        return OPS
+    ops = (ops,) if isinstance(ops, str) else tuple(ops)
+    for op in ops:
+        if op not in OPS:
+            raise ValueError(f"kernels: unknown op {op!r}; expected one of {OPS}")
+    return ops
+
+
+def set_default(choice: str, ops=None) -> None:
+    """Use ``choice`` ("numpy", "numba" or "auto") from now on, for ``ops`` (default: all)."""
+    if choice not in CHOICES + ("auto",):
+        raise ValueError(f"kernels: unknown choice {choice!r}; expected one of "
+                         f"{CHOICES + ('auto',)}")
+    if choice == "numba" and not numba_available():
+        raise RuntimeError("kernels: 'numba' was requested, but Numba is not installed")
+    for op in _ops(ops):
+        _settings[op] = choice
+
+
+@contextlib.contextmanager
+def use(choice: str, ops=None):
+    """``with use("numpy"): ...`` sets the choice inside the block and restores it afterwards,
+    also when the block raises."""
+    saved = dict(_settings)
+    try:
+        set_default(choice, ops)
+        yield
+    finally:
+        _settings.update(saved)
+
+
+def current(op: str, device: str = "cpu") -> str:
+    """The implementation ``op`` uses on ``device`` right now: "numpy" or "numba"."""
+    (op,) = _ops(op)
+    choice = _settings[op]
+    if choice == "auto":
+        if device == "cuda":
+            return _AUTO_CUDA[op]
+        return "numba" if numba_available() else "numpy"
+    return choice
+
+
+def kernel_module(op: str, device: str):
+    """The Numba kernel module for ``op`` on ``device``, whatever the switch says."""
+    (op,) = _ops(op)
+    if device not in _MODULES:
+        raise ValueError(f"kernels: unknown device {device!r}; expected one of {tuple(_MODULES)}")
+    return importlib.import_module(f".{_MODULES[device][op]}", __name__)
 
 
 def select(op: str, device: str):
-    return None
+    """The kernel module for ``op`` on ``device``, or None for the reference in ``ops/``."""
+    return None if current(op, device) == "numpy" else kernel_module(op, device)
+
+
+def warmup(dtypes=("float32", "float64")) -> float:
+    """Compile (or load from the cache) every CPU kernel for ``dtypes`` on tiny inputs, so that
+    later calls run at full speed. Returns the seconds it took."""
+    import numpy as np
+
+    start = time.perf_counter()
+    conv, pool, attention = (kernel_module(op, "cpu") for op in OPS)
+    for dtype in dtypes:
+        x = np.ones((1, 2, 5, 5), dtype)
+        w = np.ones((2, 1, 3, 3), dtype)
+        for stride in ((1, 1), (2, 2)):              # the direct and the im2col kernels
+            y = conv.conv2d_forward(x, w, stride, (1, 1), (1, 1), 2)
+            conv.conv2d_backward(y, x, w, stride, (1, 1), (1, 1), 2)
+        y, argmax = pool.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+        pool.max_pool2d_backward(y, argmax, x.shape)
+        q = np.ones((1, 3, 2), dtype)
+        out, lse = attention.attention_forward(q, q, q, True, None)
+        attention.attention_backward(out, q, q, q, out, lse, True, None)
+    return time.perf_counter() - start

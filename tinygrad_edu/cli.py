@@ -1,0 +1,218 @@
+"""The ``tinygrad-edu`` command (also ``python -m tinygrad_edu``).
+
+    tinygrad-edu train {mlp,cnn,rnn,gpt} [--data ...] [--steps N | --epochs N] [--resume CKPT] ...
+    tinygrad-edu sample CHECKPOINT [--prompt TEXT] [--length N] [--temperature T] [--top-k K]
+    tinygrad-edu gradcheck [--filter SUBSTRING]
+
+``train`` runs a ready-made recipe (tinygrad_edu/train/recipes.py) and prints where the
+checkpoint, the history and the pictures went; Ctrl-C stops it after saving a checkpoint.
+``sample`` continues a prompt with a trained language model. ``gradcheck`` compares the
+gradients of every operation, layer and model with finite differences (tinygrad_edu/checks.py).
+
+Mistakes a person can fix (an unknown model, a missing data directory, ``--device cuda`` without
+a GPU, a checkpoint of another model or a damaged file) end with a one-line message and a
+non-zero exit status instead of a traceback. Exit statuses: 0 success, 1 a failed gradient
+check, 2 a usage or input error, 130 stopped by Ctrl-C (the shell's convention).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+MODELS = ("mlp", "cnn", "rnn", "gpt")
+
+
+class UserError(Exception):
+    """A problem with the command's input, reported as one line without a traceback."""
+
+
+def add_threads_option(parser) -> None:
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads for the BLAS library (matrix products) and the Numba "
+                             "kernels; at these sizes extra threads save little, and when "
+                             "another program keeps a core busy they can make each step many "
+                             "times slower, waiting for each other")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default in ``--help`` only where there is one to show."""
+
+    def _get_help_string(self, action):
+        if action.default is None or isinstance(action.default, bool) or action.default == "":
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinygrad-edu",
+        description="Train, sample from and check the models of tinygrad_edu, a from-scratch "
+                    "autograd engine.",
+        epilog="Run 'tinygrad-edu COMMAND --help' for the options of each command.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    train = commands.add_parser(
+        "train", help="train a model and save a checkpoint, its history and plots",
+        description="Train a model with a ready-made recipe. Without options it trains on data "
+                    "that needs no download (8x8 digits for the image models, Python's "
+                    "standard-library source for the text models) in about a minute. Ctrl-C "
+                    "stops after saving a checkpoint that --resume continues from.",
+        formatter_class=HelpFormatter)
+    train.add_argument("model", choices=MODELS,
+                       help="mlp, cnn: digit classifiers; rnn (an LSTM), gpt: character-level "
+                            "language models")
+    train.add_argument("--data", help="mlp/cnn: 'digits' (default, bundled) or 'mnist'; "
+                                      "rnn/gpt: 'stdlib' (default) or the path of a text file")
+    train.add_argument("--data-dir", help="directory holding the MNIST IDX files (for --data "
+                                          "mnist); without it they are downloaded to a cache")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int, help="passes over the training images (mlp/cnn; "
+                                                   "default on the digits 200 for mlp, 100 "
+                                                   "for cnn; on MNIST 10 and 5)")
+    length.add_argument("--steps", type=int, help="optimizer steps (default for rnn/gpt: as many "
+                                                  "as fit in --time-limit)")
+    train.add_argument("--batch-size", type=int, help="samples per step (default: mlp/cnn 64, "
+                                                      "rnn 32, gpt 16)")
+    train.add_argument("--lr", type=float, help="peak learning rate of the warm-up + cosine "
+                                                "schedule (default: per model)")
+    train.add_argument("--time-limit", type=float, metavar="SECONDS",
+                       help="stop after this many seconds of training (evaluations not "
+                            "counted), saving a checkpoint; default for rnn/gpt without --steps: "
+                            "60, and the run gets as many steps as fit, so that the learning-rate "
+                            "schedule ends in time")
+    train.add_argument("--sample-length", type=int, metavar="N",
+                       help="rnn/gpt: characters to generate at each evaluation and at the end "
+                            "(default 300; 0: none during training)")
+    train.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                       help="where the tensors live: the CPU (NumPy) or an NVIDIA GPU (CuPy)")
+    train.add_argument("--kernels", default="auto", choices=("auto", "numpy", "numba"),
+                       help="convolution/attention implementation: the NumPy reference or the "
+                            "Numba kernels")
+    add_threads_option(train)
+    train.add_argument("--seed", type=int, help="seed for initialisation and data order "
+                                                "(default 0)")
+    train.add_argument("--out", help="output directory (default: runs/MODEL, or the "
+                                     "directory of the --resume checkpoint)")
+    train.add_argument("--resume", metavar="CHECKPOINT",
+                       help="continue the run saved in this checkpoint")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    sample = commands.add_parser(
+        "sample", help="generate text with a trained rnn or gpt checkpoint",
+        description="Continue a prompt with a character-level language model.",
+        formatter_class=HelpFormatter)
+    sample.add_argument("checkpoint", help="a checkpoint written by 'tinygrad-edu train rnn|gpt'")
+    sample.add_argument("--prompt", default="", help="text to continue (empty: start afresh)")
+    sample.add_argument("--length", type=int, default=500, help="characters to generate")
+    sample.add_argument("--temperature", type=float, default=0.8,
+                        help="below 1: safer, more repetitive text; above 1: more surprising")
+    sample.add_argument("--top-k", type=int, help="sample only among the K likeliest characters")
+    sample.add_argument("--seed", type=int, help="seed, for a repeatable sample")
+    sample.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="where the model runs")
+    add_threads_option(sample)
+
+    check = commands.add_parser(
+        "gradcheck", help="check every op, layer and model against finite differences",
+        description="Compare analytic gradients with central finite differences in float64, "
+                    "at tiny sizes, and print the largest errors. Exit status 1 if any fails.")
+    check.add_argument("--filter", default="", metavar="SUBSTRING",
+                       help="run only the checks whose name contains SUBSTRING")
+    check.add_argument("--list", action="store_true", help="list the checks without running them")
+    add_threads_option(check)
+    return parser
+
+
+def _check_device(device: str) -> None:
+    import tinygrad_edu as tg
+    if device == "cuda" and not tg.cuda.is_available():
+        raise UserError("--device cuda: no usable NVIDIA GPU here (it needs CuPy and a GPU; "
+                        "install the extra with: pip install -e \".[gpu]\"); use --device cpu")
+
+
+def limit_threads(count: int) -> None:
+    """Use at most ``count`` threads in the BLAS library, OpenMP and Numba's parallel loops."""
+    if count < 1:
+        raise UserError(f"--threads must be at least 1, got {count}")
+    import numba
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(count)   # stays in force for the rest of the process
+    numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+
+
+def run_train(args) -> int:
+    import tinygrad_edu as tg
+    from tinygrad_edu.train.recipes import train_model
+    _check_device(args.device)
+    limit_threads(args.threads)
+    if args.kernels != "auto":
+        tg.kernels.set_default(args.kernels)
+    given = {"data": args.data, "data_dir": args.data_dir, "epochs": args.epochs,
+             "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
+             "seed": args.seed, "time_limit": args.time_limit,
+             "sample_length": args.sample_length}
+    result, lines = train_model(args.model, given, device=args.device, out_dir=args.out,
+                                resume=args.resume, progress=not args.no_progress)
+    print("\n".join(lines))
+    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+
+
+def run_sample(args) -> int:
+    import numpy as np
+    from tinygrad_edu.data import CharVocab
+    from tinygrad_edu.train.checkpoint import TEXT_MODELS, build_model, load_checkpoint
+    from tinygrad_edu.train.text import sample_text
+    _check_device(args.device)
+    limit_threads(args.threads)
+    checkpoint = load_checkpoint(args.checkpoint, device=args.device)
+    if checkpoint["model_name"] not in TEXT_MODELS:
+        raise UserError(f"sample: {args.checkpoint} holds a {checkpoint['model_name']!r} image "
+                        f"classifier; sampling needs a language model (rnn or gpt)")
+    if args.length < 0:
+        raise UserError(f"--length must be >= 0, got {args.length}")
+    if not args.temperature > 0:
+        raise UserError(f"--temperature must be positive, got {args.temperature}")
+    if args.top_k is not None and args.top_k < 1:
+        raise UserError(f"--top-k must be at least 1, got {args.top_k}")
+    model = build_model(checkpoint, device=args.device)
+    vocab = CharVocab.from_array(checkpoint["vocab"])
+    generator = np.random.default_rng(args.seed)
+    print(sample_text(model, vocab, args.prompt, args.length, args.temperature, args.top_k,
+                      generator=generator, device=args.device))
+    return EXIT_OK
+
+
+def run_gradcheck(args) -> int:
+    from tinygrad_edu.checks import CHECKS, run_checks
+    names = [name for name in CHECKS if args.filter in name]
+    if not names:
+        raise UserError(f"gradcheck: no check name contains {args.filter!r} "
+                        f"(there are {len(CHECKS)}; see --list)")
+    if args.list:
+        print("\n".join(names))
+        return EXIT_OK
+    limit_threads(args.threads)
+    return EXIT_OK if run_checks(names) else EXIT_CHECK_FAILED
+
+
+def main(argv=None) -> int:
+    """Entry point: parse ``argv`` (default: the command line), run, return the exit status."""
+    args = build_parser().parse_args(argv)
+    from tinygrad_edu.data import DataNotFoundError, IDXError
+    from tinygrad_edu.serialization import CheckpointError
+    from tinygrad_edu.train.checkpoint import SettingsError
+    run = {"train": run_train, "sample": run_sample, "gradcheck": run_gradcheck}[args.command]
+    try:
+        return run(args)
+    except KeyboardInterrupt:   # outside the training loop, which handles it itself
+        print("tinygrad-edu: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (UserError, SettingsError, CheckpointError, DataNotFoundError, IDXError,
+            FileNotFoundError) as error:
+        print(f"tinygrad-edu {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""2-D convolution on an NVIDIA GPU: numba.cuda kernels for the data movement, cuBLAS for the math.
+
+The formulas are those of ``conv_cpu.py``. On a GPU the split of work is different from the CPU
+one: the arithmetic of a convolution is a matrix product, and cuBLAS (through CuPy's ``matmul``)
+multiplies matrices far faster than any loop we could write here. What a library call does *not*
+do well is the rearranging around it, so that is what the two kernels below do:
+
+- ``_im2col``: cols[n, c·KH·KW + kh·KW + kw, oh·OW + ow] = xpad[n, c, oh·s + kh·d, ow·s + kw·d]
+  (one thread per entry of cols; padding reads as zero, so no padded copy of x is made);
+- ``_col2im``: its transpose, dx[n, c, h, w] = Σ of the cols entries that were read from (h, w).
+  One thread per *input* pixel gathers its sum, so no two threads write the same element and no
+  atomics are needed (the result is also deterministic, unlike an atomic scatter).
+
+Then, with G groups, Fg = F/G filters and K = (C/G)·KH·KW entries per group and column:
+
+    y      = W (G, Fg, K) @ cols (N, G, K, P)              -> (N, G, Fg, P),  P = OH·OW
+    dcols  = Wᵀ (G, K, Fg) @ dy (N, G, Fg, P)              -> (N, G, K, P)  -> col2im -> dx
+    dW     = Σ_n dy (G, Fg, N·P) @ colsᵀ (G, N·P, K)        -> (G, Fg, K)
+
+The kernels take CuPy arrays directly (``__cuda_array_interface__``); under Numba's CUDA simulator
+(``NUMBA_ENABLE_CUDASIM=1``) they take NumPy arrays, which is how the tests run them without a GPU.
+"""
+from __future__ import annotations
+
+from numba import cuda
+
+from ..backend import array_module, device_of
+
+THREADS = 128   # threads per block
+
+
+def _launch(kernel, count, *args):
+    """Run ``kernel`` with one thread per item (``count`` items) and wait for it."""
+    threads = max(1, min(THREADS, count))
+    kernel[(count + threads - 1) // threads, threads](*args)
+    cuda.synchronize()
+
+
+@cuda.jit
+def _im2col(x, cols, KH, KW, sh, sw, ph, pw, dh, dw):
+    N, C, H, W = x.shape
+    P = cols.shape[2]
+    OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
+    index = cuda.grid(1)
+    if index >= N * C * KH * KW * P:
+        return
+    p = index % P                      # the output pixel (oh, ow)
+    row = (index // P) % (C * KH * KW)  # the tap (c, kh, kw)
+    n = index // (P * C * KH * KW)
+    c, kh, kw = row // (KH * KW), (row // KW) % KH, row % KW
+    h = (p // OW) * sh - ph + kh * dh
+    w = (p % OW) * sw - pw + kw * dw
+    if 0 <= h < H and 0 <= w < W:
+        cols[n, row, p] = x[n, c, h, w]
+    else:
+        cols[n, row, p] = 0
+
+
+@cuda.jit
+def _col2im(cols, dx, KH, KW, sh, sw, ph, pw, dh, dw):
+    N, C, H, W = dx.shape
+    OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
+    OH = cols.shape[2] // OW
+    index = cuda.grid(1)
+    if index >= N * C * H * W:
+        return
+    w, h = index % W, (index // W) % H
+    c, n = (index // (H * W)) % C, index // (C * H * W)
+    total = cols[n, 0, 0] * 0
+    for kh in range(KH):
+        top = h + ph - kh * dh           # = oh·sh for the output row that read (h, w)
+        if top < 0 or top % sh != 0 or top // sh >= OH:
+            continue
+        for kw in range(KW):
+            left = w + pw - kw * dw
+            if left < 0 or left % sw != 0 or left // sw >= OW:
+                continue
+            total += cols[n, (c * KH + kh) * KW + kw, (top // sh) * OW + left // sw]
+    dx[n, c, h, w] = total
+
+
+def _output_size(x_shape, weight_shape, stride, padding, dilation):
+    (H, W), (KH, KW) = x_shape[2:], weight_shape[2:]
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    return (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1, (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
+
+
+def _cols(x, weight_shape, stride, padding, dilation):
+    """im2col of x: (N, C·KH·KW, OH·OW)."""
+    xp = array_module(device_of(x))
+    OH, OW = _output_size(x.shape, weight_shape, stride, padding, dilation)
+    N, C = x.shape[:2]
+    KH, KW = weight_shape[2:]
+    cols = xp.empty((N, C * KH * KW, OH * OW), x.dtype)
+    _launch(_im2col, cols.size, x, cols, KH, KW, *stride, *padding, *dilation)
+    return cols
+
+
+def _check(x, weight, stride, padding, dilation, groups):
+    if x.ndim != 4 or weight.ndim != 4 or weight.shape[1] * groups != x.shape[1] \
+            or weight.shape[0] % groups:
+        raise ValueError(f"conv2d: x {x.shape} and weight {weight.shape} do not fit "
+                         f"groups={groups}")
+    OH, OW = _output_size(x.shape, weight.shape, stride, padding, dilation)
+    if OH < 1 or OW < 1:
+        raise ValueError(f"conv2d: the kernel {weight.shape[2:]} does not fit the padded input")
+    return OH, OW
+
+
+def conv2d_forward(x, weight, stride, padding, dilation, groups):
+    """y (N, F, OH, OW) = conv2d(x, weight); same contract as ``conv_cpu.conv2d_forward``."""
+    OH, OW = _check(x, weight, stride, padding, dilation, groups)
+    xp = array_module(device_of(x))
+    x, weight = xp.ascontiguousarray(x), xp.ascontiguousarray(weight, dtype=x.dtype)
+    N, F, G = x.shape[0], weight.shape[0], groups
+    cols = _cols(x, weight.shape, stride, padding, dilation)               # (N, C·KH·KW, P)
+    cols = cols.reshape(N, G, -1, OH * OW)                                  # (N, G, K, P)
+    y = xp.matmul(weight.reshape(1, G, F // G, -1), cols)                   # (N, G, Fg, P)
+    return y.reshape(N, F, OH, OW)
+
+
+def conv2d_backward(grad_y, x, weight, stride, padding, dilation, groups):
+    """(dx, dweight); same contract as ``conv_cpu.conv2d_backward``."""
+    OH, OW = _check(x, weight, stride, padding, dilation, groups)
+    xp = array_module(device_of(x))
+    x, weight = xp.ascontiguousarray(x), xp.ascontiguousarray(weight, dtype=x.dtype)
+    N, F, G = x.shape[0], weight.shape[0], groups
+    gy = xp.ascontiguousarray(grad_y, dtype=x.dtype).reshape(N, G, F // G, OH * OW)  # (N, G, Fg, P)
+    w = weight.reshape(G, F // G, -1)                                       # (G, Fg, K)
+    dcols = xp.matmul(w.transpose(0, 2, 1)[None], gy)                       # (N, G, K, P)
+    dcols = xp.ascontiguousarray(dcols.reshape(N, -1, OH * OW))             # (N, C·KH·KW, P)
+    dx = xp.empty(x.shape, x.dtype)
+    _launch(_col2im, dx.size, dcols, dx, *weight.shape[2:], *stride, *padding, *dilation)
+    cols = _cols(x, weight.shape, stride, padding, dilation).reshape(N, G, -1, OH * OW)
+    gy_g = gy.transpose(1, 2, 0, 3).reshape(G, F // G, -1)                  # (G, Fg, N·P)
+    cols_g = cols.transpose(1, 0, 3, 2).reshape(G, -1, cols.shape[2])        # (G, N·P, K)
+    dw = xp.matmul(gy_g, cols_g)                                            # (G, Fg, K)
+    return dx, dw.reshape(weight.shape)

@@ -1,0 +1,85 @@
+"""Fused attention: softmax(q kᵀ · scale) v as one operation with its own backward rule.
+
+The reference (``ops/attention.py``) builds attention out of matmul, softmax and ``where``, and
+lets the engine chain their backward rules. That is the clearest way to write it, but every
+intermediate, above all the (..., Tq, Tk) score matrix, stays in memory until backward.
+
+``FusedAttention`` treats the whole formula as a single ``Function`` and hands it to a kernel
+module (``impl``, see ``tinygrad_edu.kernels``) that never forms that matrix:
+
+    forward:   out, lse = impl.attention_forward(q, k, v, causal, scale)
+               out = softmax(S) v with S = scale · q kᵀ,  lse_i = log Σ_j e^(S_ij)
+    backward:  dq, dk, dv = impl.attention_backward(dout, q, k, v, out, lse, causal, scale)
+               (P = e^(S - lse) is recomputed from q, k and the saved lse)
+
+The kernels work on (N, T, D) arrays, so the leading axes (batch, heads) are broadcast against
+each other and flattened into N on the way in, and the gradients come back with the broadcast
+shape (the engine sums them back to each input's shape).
+
+The kernels' backward returns arrays, not Tensor operations, so it is first-order. When a
+second derivative is asked for (backward with ``create_graph=True``), this Function rebuilds the
+gradient from the reference's differentiable Tensor operations instead: slower, but correct.
+Masks other than ``causal`` and attention dropout are not supported here; the reference does them.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd import Function, ShapeError, grad, is_grad_enabled
+from ..tensor import Tensor
+
+
+class FusedAttention(Function):
+    """out = softmax(scale · q kᵀ [causal]) v;   (dq, dk, dv) from the kernel's backward."""
+
+    def forward(self, q, k, v, causal, scale, impl):
+        self.causal, self.scale, self.impl = causal, scale, impl
+        lead = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        self.shapes = [lead + a.shape[-2:] for a in (q, k, v)]
+        self.q, self.k, self.v = (self.xp.broadcast_to(a, shape).reshape((-1,) + a.shape[-2:])
+                                  for a, shape in zip((q, k, v), self.shapes))  # (N, T, D)
+        self.out, self.lse = impl.attention_forward(self.q, self.k, self.v, causal, scale)
+        return self.out.reshape(lead + self.out.shape[-2:])                    # (..., Tq, Dv)
+
+    def backward(self, grad_out):
+        if is_grad_enabled():     # create_graph=True: differentiate the reference instead
+            return self._reference_gradients(grad_out)
+        grad_out = grad_out.data.reshape(self.out.shape)                       # (N, Tq, Dv)
+        grads = self.impl.attention_backward(grad_out, self.q, self.k, self.v, self.out,
+                                             self.lse, self.causal, self.scale)
+        return tuple(Tensor._make(g.reshape(shape), self.inputs[0].device)
+                     for g, shape in zip(grads, self.shapes))
+
+    def _reference_gradients(self, grad_out):
+        from .attention import scaled_dot_product_attention
+        out = scaled_dot_product_attention(*self.inputs, causal=self.causal, scale=self.scale)
+        wanted = [tensor for tensor in self.inputs if tensor.requires_grad]
+        found = iter(grad(out, wanted, grad_out, create_graph=True))
+        return tuple(next(found) if tensor.requires_grad else None for tensor in self.inputs)
+
+
+def can_fuse(q: Tensor, k: Tensor, v: Tensor) -> bool:
+    """True when the fused path applies: float tensors on one device with attention's shapes
+    and at least one key. Anything else goes to the reference, which explains what is wrong."""
+    return (min(q.ndim, k.ndim, v.ndim) >= 2 and q.shape[-1] == k.shape[-1]
+            and k.shape[-2] == v.shape[-2] > 0 and q.device == k.device == v.device
+            and all(t.dtype.kind == "f" for t in (q, k, v)))
+
+
+def fused_attention(q: Tensor, k: Tensor, v: Tensor, causal: bool = False,
+                    scale: float | None = None, impl=None) -> Tensor:
+    """softmax(q kᵀ · scale) v through a fused kernel: q (..., Tq, D), k (..., Tk, D),
+    v (..., Tk, Dv) -> (..., Tq, Dv); the leading axes broadcast. ``causal``: query i sees keys
+    j <= i; ``scale``: 1/√D by default. ``impl``: a kernel module with ``attention_forward`` and
+    ``attention_backward``; None takes the Numba kernels of q's device."""
+    if min(q.ndim, k.ndim, v.ndim) < 2 or q.shape[-1] != k.shape[-1] \
+            or k.shape[-2] != v.shape[-2]:
+        raise ShapeError(f"fused_attention: expected q (..., Tq, D), k (..., Tk, D), "
+                         f"v (..., Tk, Dv), got {q.shape}, {k.shape}, {v.shape}")
+    if impl is None:
+        from ..kernels import kernel_module
+        impl = kernel_module("attention", q.device)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    return FusedAttention.apply(q, k, v, causal=bool(causal), scale=scale, impl=impl)
