@@ -14,7 +14,10 @@ on the same float32 arrays. Attention: causal self-attention of float32 tensors
 **Timing.** The kernels are compiled first (``tg.kernels.warmup()``). Then, after warm-up steps,
 the two implementations take turns, step by step, so that a burst of load from another process
 hits both; the table shows the median per step and the ratio reference / Numba (above 1: the
-kernel is faster). The largest sizes run fewer steps.
+kernel is faster). The largest sizes run fewer steps. Run it on an otherwise idle machine: with
+two threads on two cores, one core taken by another process stalls NumPy's BLAS and Numba's
+threads at every synchronization, and the timings become meaningless (``--threads 1`` is less
+sensitive to that).
 
 **Memory.** For attention at T = 256, 1024 and 4096 (batch·heads = 4, D = 32) the peak of the
 memory allocated during one forward + backward pass, measured with ``tracemalloc``, which sees

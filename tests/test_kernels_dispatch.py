@@ -27,6 +27,24 @@ def test_auto_picks_numba_on_cpu_and_the_reference_on_cuda():
     assert all(kernels.select(op, "cuda") is None for op in kernels.OPS)
 
 
+def test_auto_runs_attention_fused_only_for_long_sequences(monkeypatch):
+    """Below AUTO_ATTENTION_MIN_KEYS the reference is faster; an explicit choice still wins."""
+    long, short = kernels.AUTO_ATTENTION_MIN_KEYS, kernels.AUTO_ATTENTION_MIN_KEYS - 1
+    assert kernels.select("attention", "cpu", keys=long) is attention_cpu
+    assert kernels.select("attention", "cpu", keys=short) is None
+    with kernels.use("numba"):
+        assert kernels.select("attention", "cpu", keys=short) is attention_cpu
+    calls, original = [], FusedAttention.apply
+    monkeypatch.setattr(FusedAttention, "apply",
+                        lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
+    q = tg.randn(1, short, 4)
+    F.scaled_dot_product_attention(q, q, q, causal=True)
+    assert not calls
+    q = tg.randn(1, long, 4)
+    F.scaled_dot_product_attention(q, q, q, causal=True)
+    assert calls
+
+
 def test_set_default_switches_every_op_until_changed_again():
     kernels.set_default("numpy")
     assert all(kernels.select(op, "cpu") is None for op in kernels.OPS)

@@ -56,6 +56,11 @@ _AUTO_CUDA = {"conv2d": "numpy", "max_pool2d": "numpy", "attention": "numpy"}
 
 _settings = {op: "auto" for op in OPS}   # per op: "auto", "numpy" or "numba"
 
+# "auto" on the CPU runs the fused attention kernel from this many keys on. Below it, one BLAS
+# product over the whole (T, T) score matrix is faster and still small (measured by
+# benchmarks/kernels.py: 0.6-1.1x at T = 128 and 256, 2.3-3.2x faster at T = 512).
+AUTO_ATTENTION_MIN_KEYS = 512
+
 
 def numba_available() -> bool:
     """True when Numba can be imported (it is a dependency, but may be missing in odd setups)."""
@@ -95,13 +100,16 @@ def use(choice: str, ops=None):
         _settings.update(saved)
 
 
-def current(op: str, device: str = "cpu") -> str:
-    """The implementation ``op`` uses on ``device`` right now: "numpy" or "numba"."""
+def current(op: str, device: str = "cpu", keys: int | None = None) -> str:
+    """The implementation ``op`` uses on ``device`` right now: "numpy" or "numba".
+    ``keys``, the sequence length attention attends over, lets "auto" pick by size."""
     (op,) = _ops(op)
     choice = _settings[op]
     if choice == "auto":
         if device == "cuda":
             return _AUTO_CUDA[op]
+        if op == "attention" and keys is not None and keys < AUTO_ATTENTION_MIN_KEYS:
+            return "numpy"
         return "numba" if numba_available() else "numpy"
     return choice
 
@@ -114,9 +122,9 @@ def kernel_module(op: str, device: str):
     return importlib.import_module(f".{_MODULES[device][op]}", __name__)
 
 
-def select(op: str, device: str):
+def select(op: str, device: str, keys: int | None = None):
     """The kernel module for ``op`` on ``device``, or None for the reference in ``ops/``."""
-    return None if current(op, device) == "numpy" else kernel_module(op, device)
+    return None if current(op, device, keys) == "numpy" else kernel_module(op, device)
 
 
 def warmup(dtypes=("float32", "float64")) -> float:

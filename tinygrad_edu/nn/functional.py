@@ -35,7 +35,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None, d
     """softmax(q kᵀ · scale + mask) v; see ``ops.attention``. Without a mask or dropout, a
     selected kernel runs it fused (``ops.fused_attention``), never forming the score matrix;
     everything else, bad shapes included, goes to the reference."""
-    impl = kernels.select("attention", q.device)
+    impl = kernels.select("attention", q.device, keys=k.shape[-2] if k.ndim >= 2 else None)
     if impl is None or mask is not None or dropout_p != 0 or not _fused.can_fuse(q, k, v):
         return _attention.scaled_dot_product_attention(q, k, v, mask, causal, scale, dropout_p)
     return _fused.fused_attention(q, k, v, causal, scale, impl=impl)
