@@ -19,3 +19,16 @@ def device(request):
 def rng():
     """A seeded NumPy generator, so every test draws the same inputs each run."""
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def one_thread():
+    """One BLAS and Numba thread, as the command line uses: for tiny models extra threads only
+    wait for each other, badly so when other processes keep the cores busy."""
+    import numba
+    from threadpoolctl import threadpool_limits
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    numba.set_num_threads(threads)

@@ -7,17 +7,7 @@ from tinygrad_edu import Function, Tensor
 from tinygrad_edu.checks import CHECKS, Check, jacobian_errors, run_check, run_checks
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One BLAS and Numba thread, as the command line uses: for these tiny models extra threads
-    only wait for each other, badly so when other processes keep the cores busy."""
-    import numba
-    from threadpoolctl import threadpool_limits
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    numba.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class SquareWithPlantedError(Function):

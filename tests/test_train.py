@@ -19,17 +19,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MLP_META = {"model_name": "mlp", "model_config": {"sizes": [2, 16, 2], "activation": "tanh"}}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One BLAS and Numba thread, as the command line uses: for these tiny models extra threads
-    only wait for each other, badly so when other processes keep the cores busy."""
-    import numba
-    from threadpoolctl import threadpool_limits
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    numba.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Jitter:

@@ -16,17 +16,7 @@ from tinygrad_edu.train.text import sample_text
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One BLAS and Numba thread, as the command line uses: for these tiny models extra threads
-    only wait for each other, badly so when other processes keep the cores busy."""
-    import numba
-    from threadpoolctl import threadpool_limits
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    numba.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
