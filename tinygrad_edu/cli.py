@@ -68,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "mnist); without it they are downloaded to a cache")
     length = train.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=int, help="passes over the training images (mlp/cnn; "
-                                                   "default on the digits 200 for mlp, 100 "
-                                                   "for cnn; on MNIST 10 and 5)")
+                                                   "default 200 on the digits; on MNIST 10 "
+                                                   "for mlp, 5 for cnn)")
     length.add_argument("--steps", type=int, help="optimizer steps (default for rnn/gpt: as many "
                                                   "as fit in --time-limit)")
     train.add_argument("--batch-size", type=int, help="samples per step (default: mlp/cnn 64, "

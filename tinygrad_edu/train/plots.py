@@ -40,10 +40,11 @@ def plot_history(history: list, path, title: str = "") -> Path:
     axes = figure.subplots(1, 2 if has_accuracy else 1, squeeze=False)[0]
     panels = [("loss", axes[0])] + ([("accuracy", axes[1])] if has_accuracy else [])
     for metric, ax in panels:
-        for split, style in (("train", "-"), ("val", "o-")):
+        for split in ("train", "val"):
             steps, values = _series(history, f"{split}_{metric}")
+            sparse = split == "val" and len(steps) <= 50   # few evaluations: mark each one
             if steps:
-                ax.plot(steps, values, style, markersize=3, label=split)
+                ax.plot(steps, values, "o-" if sparse else "-", markersize=3, label=split)
         ax.set_xlabel("step")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)

@@ -25,12 +25,12 @@ from .loop import fit
 from .text import finish_text, prepare_text
 
 _IMAGE = {"data": "digits", "data_dir": None, "epochs": None, "steps": None, "batch_size": 64,
-          "weight_decay": 0.01, "noise": 0.3, "seed": 0, "time_limit": None}
+          "weight_decay": 0.01, "seed": 0, "time_limit": None}
 _TEXT = {"data": "stdlib", "data_dir": None, "epochs": None, "steps": None, "time_limit": 60.0,
          "warmup": 100, "eval_every": 250, "eval_batches": 20, "sample_length": 300, "seed": 0}
 DEFAULTS = {
-    "mlp": {**_IMAGE, "lr": 5e-3},
-    "cnn": {**_IMAGE, "lr": 5e-3},
+    "mlp": {**_IMAGE, "lr": 5e-3, "noise": 0.3},
+    "cnn": {**_IMAGE, "lr": 5e-3, "noise": 0.2},
     "rnn": {**_TEXT, "batch_size": 32, "lr": 2e-2, "weight_decay": 0.0},
     "gpt": {**_TEXT, "batch_size": 16, "lr": 3e-3, "weight_decay": 0.1},
 }
