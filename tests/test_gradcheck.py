@@ -8,6 +8,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import GradcheckError
+from tinygrad_edu.gradcheck import jacobians
 from strategies import leaf, make_array
 
 
@@ -127,3 +128,25 @@ def test_large_input_in_fast_mode(rng):
     a, b = leaf(make_array(rng, (40, 30))), leaf(make_array(rng, (30, 20)))
     assert tg.gradcheck(lambda x, y: (x @ y).tanh(), [a, b], fast=True)
     assert tg.gradgradcheck(lambda x, y: (x @ y).tanh(), [a, b], fast=True)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_jacobians_returns_both_jacobians_of_a_known_function(fast):
+    """z = a * b has ∂z_r/∂a_j = b_r·[r = j]; a planted 1% error shows up only in the analytic
+    Jacobian, at the planted element."""
+    rng = np.random.default_rng(0)
+    a, b = leaf(rng.standard_normal(3)), leaf(rng.standard_normal(3))
+    pairs = jacobians(lambda a, b: a * b, [a, b], fast=fast)
+    assert [i for i, _, _ in pairs] == [0, 1]
+    for i, analytic, numeric in pairs:
+        other = (b if i == 0 else a).data
+        expected = np.diag(other)                                    # (3, 3)
+        if fast:
+            assert analytic.shape == numeric.shape == (1, 1)
+            np.testing.assert_allclose(analytic, numeric, rtol=1e-7)
+        else:
+            np.testing.assert_allclose(analytic, expected, rtol=1e-12)
+            np.testing.assert_allclose(numeric, expected, rtol=1e-7)
+    _, analytic, numeric = jacobians(planted(1, 1.01), [a])[0]
+    wrong = np.argwhere(~np.isclose(analytic, numeric, rtol=1e-6))
+    assert wrong.tolist() == [[1, 1]]

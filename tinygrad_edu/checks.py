@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import backend
-from .gradcheck import _analytic_vjp, _check_dtypes, _outputs, _perturbed
+from .gradcheck import jacobians
 from .tensor import Tensor
 from . import nn, models
 from .nn import functional as F
@@ -324,37 +324,9 @@ def _gpt(rng):
 def jacobian_errors(fn, inputs, eps=EPS, atol=ATOL, rtol=RTOL, fast=False, seed=0) -> dict:
     """Analytic against numeric Jacobian of ``fn`` at ``inputs``: ``{"max_abs", "max_rel",
     "passed"}`` (the rule of ``tg.gradcheck``), without raising."""
-    inputs = list(inputs)
-    wrt = _check_dtypes(inputs)
-    sizes = [out.size for out in _outputs(fn(*inputs))]
-    splits = np.cumsum(sizes)[:-1]
-    rng = np.random.default_rng(seed)
-
-    def seeds(vector):
-        parts = np.split(vector, splits)
-        return lambda outs: [Tensor(out.xp.asarray(part.reshape(out.shape)), device=out.device)
-                             for out, part in zip(outs, parts)]
-
-    pairs = []   # (analytic, numeric) arrays for every input
-    if fast:
-        v = rng.standard_normal(sum(sizes))
-        grads = _analytic_vjp(fn, inputs, wrt, seeds(v))
-        for i, grad_i in zip(wrt, grads):
-            u = rng.standard_normal(inputs[i].shape)
-            pairs.append((np.array([np.sum(grad_i * u)]),
-                          np.array([v @ _perturbed(fn, inputs, i, u, eps)])))
-    else:
-        rows = [_analytic_vjp(fn, inputs, wrt, seeds(np.eye(1, sum(sizes), r).ravel()))
-                for r in range(sum(sizes))]
-        for column, i in enumerate(wrt):
-            size = inputs[i].size
-            analytic = np.stack([row[column].ravel() for row in rows]).reshape(len(rows), size)
-            numeric = np.stack([_perturbed(fn, inputs, i, np.eye(1, size, j).ravel(), eps)
-                                for j in range(size)], axis=1).reshape(len(rows), size)
-            pairs.append((analytic, numeric))
     max_abs = max_rel = 0.0
     passed = True
-    for analytic, numeric in pairs:
+    for _, analytic, numeric in jacobians(fn, inputs, eps, fast, seed):
         difference = np.abs(analytic - numeric)
         scale = np.maximum(np.abs(analytic), np.abs(numeric))
         passed &= bool(np.all(difference <= atol + rtol * np.abs(numeric)))

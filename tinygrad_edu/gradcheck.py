@@ -15,6 +15,9 @@ looser default (1e-3) could never notice a 0.1% error in a gradient.
 ``fast=True`` checks one random projection per input instead, vᵀ J u, which costs two forward
 passes and one backward pass however large the input is.
 
+``jacobians`` returns both Jacobians without judging them (the ``gradcheck`` command prints its
+largest errors from them).
+
 ``gradgradcheck`` checks second derivatives: it gradchecks the function
 (inputs, v) -> vᵀ ∂f/∂inputs, computed with ``create_graph=True``.
 """
@@ -117,6 +120,40 @@ def _fail_if_far(i, shape, analytic, numeric, atol, rtol, where) -> None:
         f"rel error {abs(a - n) / max(abs(n), 1e-300):.3g} (atol {atol}, rtol {rtol})")
 
 
+def jacobians(fn, inputs, eps=1e-6, fast=False, seed=0) -> list:
+    """(input index, analytic, numeric) for every input that requires grad: the Jacobian of
+    all of ``fn``'s outputs (flattened) with respect to that input, from backward and from
+    central differences, both (number of output elements, input size) float64 arrays.
+    With ``fast=True`` each pair is a single number vᵀ J u, v and u random."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    wrt = _check_dtypes(inputs)
+    sizes = [out.size for out in _outputs(fn(*inputs))]
+    splits = np.cumsum(sizes)[:-1]
+    rng = np.random.default_rng(seed)
+    if fast:   # one random projection per input: vᵀ J u, analytic against numeric
+        v = rng.standard_normal(sum(sizes))
+        analytic = _analytic_vjp(fn, inputs, wrt, lambda outs: _as_seeds(outs, np.split(v, splits)))
+        pairs = []
+        for i, grad_i in zip(wrt, analytic):
+            u = rng.standard_normal(inputs[i].shape)
+            pairs.append((i, np.array([[np.sum(grad_i * u)]]),
+                          np.array([[v @ _perturbed(fn, inputs, i, u, eps)]])))
+        return pairs
+    # full Jacobians: row r of the analytic one is the gradient of output element r
+    rows = [_analytic_vjp(fn, inputs, wrt,
+                          lambda outs, r=r: _as_seeds(outs, np.split(np.eye(1, sum(sizes), r)[0],
+                                                                     splits)))
+            for r in range(sum(sizes))]
+    pairs = []
+    for column, i in enumerate(wrt):
+        size = inputs[i].size
+        analytic = np.array([row[column].ravel() for row in rows]).reshape(len(rows), size)
+        numeric = np.array([_perturbed(fn, inputs, i, np.eye(1, size, j)[0], eps)
+                            for j in range(size)]).T.reshape(len(rows), size)
+        pairs.append((i, analytic, numeric))
+    return pairs
+
+
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, fast=False, seed=0) -> bool:
     """True if ``fn``'s gradients match finite differences for every input that requires grad;
     otherwise raises ``GradcheckError`` naming the input, the element and both values.
@@ -124,35 +161,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, fast=False, seed=0) ->
     ``fn`` takes the tensors in ``inputs`` and returns a Tensor or a tuple of Tensors.
     """
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    wrt = _check_dtypes(inputs)
-    sizes = [out.size for out in _outputs(fn(*inputs))]
-    rng = np.random.default_rng(seed)
-    if fast:   # one random projection per input: vᵀ J u, analytic against numeric
-        v = rng.standard_normal(sum(sizes))
-        vs = np.split(v, np.cumsum(sizes)[:-1])
-        analytic = _analytic_vjp(fn, inputs, wrt, lambda outs: _as_seeds(outs, vs))
-        for i, grad_i in zip(wrt, analytic):
-            u = rng.standard_normal(inputs[i].shape)
-            numeric = np.array([v @ _perturbed(fn, inputs, i, u, eps)])
-            _fail_if_far(i, inputs[i].shape, np.array([np.sum(grad_i * u)]), numeric, atol, rtol,
-                         lambda k: "along a random direction (vᵀ J u)")
-        return True
-    # full Jacobians: row r of the analytic one is the gradient of output element r
-    rows = []
-    for r in range(sum(sizes)):
-        onehot = np.zeros(sum(sizes))
-        onehot[r] = 1.0
-        parts = np.split(onehot, np.cumsum(sizes)[:-1])
-        rows.append(_analytic_vjp(fn, inputs, wrt, lambda outs: _as_seeds(outs, parts)))
-    for column, i in enumerate(wrt):
+    for i, analytic, numeric in jacobians(fn, inputs, eps, fast, seed):
         shape = inputs[i].shape
-        size = int(np.prod(shape))
-        analytic = np.stack([row[column].ravel() for row in rows]) if rows else np.zeros((0, size))
-        numeric = np.zeros((len(rows), size))
-        for j in range(size):
-            numeric[:, j] = _perturbed(fn, inputs, i, np.eye(1, size, j).ravel(), eps)
-        _fail_if_far(i, shape, analytic, numeric, atol, rtol,
-                     lambda k: f"at element {_index(k[1], shape)} (output element {int(k[0])})")
+        where = ((lambda k: "along a random direction (vᵀ J u)") if fast else
+                 (lambda k: f"at element {_index(k[1], shape)} (output element {int(k[0])})"))
+        _fail_if_far(i, shape, analytic, numeric, atol, rtol, where)
     return True
 
 
