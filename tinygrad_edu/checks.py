@@ -26,6 +26,7 @@ from .tensor import Tensor
 from . import nn, models
 from .nn import functional as F
 from .ops.elementwise import maximum, minimum, where
+from .ops.lstm import lstm_layer
 from .ops.movement import cat, stack
 
 EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-4
@@ -199,6 +200,14 @@ def _attention_masked(rng):
     mask = np.array([[True, False, True], [True, True, False]])   # (Tq, Tk)
     return (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=mask),
             [leaf(rng, 2, 2, 3), leaf(rng, 2, 3, 3), leaf(rng, 2, 3, 2)])
+
+
+@register("ops.lstm_layer")
+def _lstm_layer(rng):
+    # every h_t and c_t of 3 steps w.r.t. x, h_0, c_0, W_ih, W_hh, b_ih, b_hh (B = 2, I = 2, H = 3)
+    return (lambda *inputs: lstm_layer(*inputs),
+            [leaf(rng, 3, 2, 2), leaf(rng, 2, 3), leaf(rng, 2, 3), leaf(rng, 12, 2),
+             leaf(rng, 12, 3), leaf(rng, 12), leaf(rng, 12)])
 
 
 # ----------------------------------------------------------------------------- nn functions

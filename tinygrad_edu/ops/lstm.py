@@ -1,0 +1,177 @@
+"""The LSTM: one step composed from Tensor operations, and a whole layer as one operation.
+
+``lstm_cell`` is the reference. One step with input x (B, I) and state (h, c), both (B, H)
+(σ the sigmoid, ⊙ the elementwise product, W_ih (4H, I) and W_hh (4H, H) the four gates
+stacked in PyTorch's order i, f, g, o):
+
+    a = x W_ihᵀ + h W_hhᵀ + b_ih + b_hh,   split into a_i, a_f, a_g, a_o     each (B, H)
+    i = σ(a_i),  f = σ(a_f),  g = tanh(a_g),  o = σ(a_o)
+    c' = f ⊙ c + i ⊙ g
+    h' = o ⊙ tanh(c')
+
+Unrolled over T steps (``lstm_reference``) it is an ordinary graph of some 18 operations per
+step, and the engine differentiates it: backpropagation through time for free, second
+derivatives included. But a training step then walks T·18 graph nodes, each with its own
+small arrays, and the gradient of every gate slice is a zero array of the full gate width.
+
+``LSTMLayer`` is the same T steps as a single ``Function``, the way cuDNN runs an LSTM. The
+forward pass computes the input part x_t W_ihᵀ of all steps in one matrix product, then loops
+over the steps on arrays, keeping the gate values and tanh c_t. Its output stacks every h_t
+and c_t into one (2, T, B, H) array, because a Function has one output; the LSTM layer slices
+its output sequence and its final state out of it.
+
+The backward pass is backpropagation through time written out. With dL/dh_t and dL/dc_t the
+gradients that arrive through the output, it goes from the last step back to the first:
+
+    dh_t = dL/dh_t + da_{t+1} W_hh                    (h_t fed step t+1 through W_hh)
+    dc_t = dL/dc_t + dc_{t+1} ⊙ f_{t+1} + dh_t ⊙ o_t ⊙ (1 - tanh² c_t)
+    da_i = dc_t ⊙ g_t ⊙ i_t (1 - i_t)           da_f = dc_t ⊙ c_{t-1} ⊙ f_t (1 - f_t)
+    da_g = dc_t ⊙ i_t ⊙ (1 - g_t²)              da_o = dh_t ⊙ tanh c_t ⊙ o_t (1 - o_t)
+
+(the terms with t + 1 are 0 at the last step; σ' = σ(1 - σ) and tanh' = 1 - tanh²). The loop
+works on (B, H) arrays, small enough to stay in the processor's cache. The weights are shared
+by all steps, so their gradients are sums over the steps, each one large product at the end:
+
+    dW_ih = Σ_t da_tᵀ x_t      dW_hh = Σ_t da_tᵀ h_{t-1}      db_ih = db_hh = Σ_t Σ_batch da_t
+    dx_t = da_t W_ih           dh_0 = da_1 W_hh               dc_0 = dc_1 ⊙ f_1
+
+That backward works on arrays, so it is first-order. With ``create_graph=True`` (a second
+derivative) the Function differentiates the composed ``lstm_reference`` instead: slower, but
+the gradient is itself differentiable.
+"""
+from __future__ import annotations
+
+from ..autograd import Function, ShapeError, grad, is_grad_enabled
+from ..tensor import Tensor
+from .movement import stack
+
+
+def lstm_cell(x: Tensor, state: tuple, w_ih_t: Tensor, w_hh_t: Tensor, b_ih: Tensor | None,
+              b_hh: Tensor | None) -> tuple:
+    """One LSTM step from Tensor operations: (h', c') from x (B, I), state (h, c) and the
+    transposed weights W_ihᵀ (I, 4H), W_hhᵀ (H, 4H); the biases are both given or both None."""
+    h, c = state
+    hidden = h.shape[-1]
+    gates = x @ w_ih_t + h @ w_hh_t                                      # (B, 4H)
+    if b_ih is not None:
+        gates = gates + b_ih + b_hh
+    input_gate = gates[:, :hidden].sigmoid()                            # (B, H)
+    forget_gate = gates[:, hidden:2 * hidden].sigmoid()                 # (B, H)
+    candidate = gates[:, 2 * hidden:3 * hidden].tanh()                  # (B, H)
+    output_gate = gates[:, 3 * hidden:].sigmoid()                       # (B, H)
+    c = forget_gate * c + input_gate * candidate                        # (B, H)
+    h = output_gate * c.tanh()                                          # (B, H)
+    return h, c
+
+
+def lstm_reference(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,
+                   b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
+    """What ``LSTMLayer`` computes, unrolled from ``lstm_cell``: (2, T, B, H)."""
+    w_ih_t, w_hh_t = w_ih.T, w_hh.T
+    state, hs, cs = (h0, c0), [], []
+    for t in range(x.shape[0]):
+        state = lstm_cell(x[t], state, w_ih_t, w_hh_t, b_ih, b_hh)
+        hs.append(state[0])
+        cs.append(state[1])
+    return stack([stack(hs), stack(cs)])                                # (2, T, B, H)
+
+
+def _gates(a):
+    """The four (B, H) views i, f, g, o of a (B, 4H) array."""
+    hidden = a.shape[-1] // 4
+    return (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
+
+
+class LSTMLayer(Function):
+    """hc = [h_1 .. h_T; c_1 .. c_T] (2, T, B, H) from x (T, B, I), h_0, c_0 (B, H), the
+    weights and (optionally) the two biases; backward: backpropagation through time on arrays
+    (the equations are in the module docstring)."""
+
+    def forward(self, x, h0, c0, w_ih, w_hh, *biases):
+        xp = self.xp
+        steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
+        dtype = xp.result_type(x, h0, c0, w_ih, w_hh, *biases)
+        gates = (x.reshape(steps * batch, -1) @ w_ih.T).astype(dtype, copy=False)  # (T·B, 4H)
+        gates = gates.reshape(steps, batch, 4 * hidden)                  # (T, B, 4H)
+        if biases:
+            gates += biases[0] + biases[1]
+        # σ(a) = (1 + tanh(a/2)) / 2, so one tanh serves all four gates: scale the sigmoid
+        # gates' inputs by ½, tanh, then map t -> t/2 + ½ for them (g keeps scale 1, shift 0)
+        scale = xp.full(4 * hidden, 0.5, dtype)
+        scale[2 * hidden:3 * hidden] = 1
+        shift = 1 - scale                                                # (4H,)
+        hc = xp.empty((2, steps, batch, hidden), dtype)                  # the output
+        tanh_c = xp.empty((steps, batch, hidden), dtype)
+        h, c, w_hh_t = h0, c0, w_hh.T
+        for t in range(steps):
+            a = gates[t]                                                 # (B, 4H), in place
+            a += h @ w_hh_t
+            a *= scale
+            xp.tanh(a, out=a)
+            a *= scale
+            a += shift                                                   # now [i, f, g, o]
+            i, f, g, o = _gates(a)                                       # (B, H) each
+            c = xp.multiply(f, c, out=hc[1, t])
+            c += i * g                                                   # c_t
+            xp.tanh(c, out=tanh_c[t])
+            h = xp.multiply(o, tanh_c[t], out=hc[0, t])                  # h_t
+        self.gates, self.tanh_c, self.hc = gates, tanh_c, hc
+        return hc
+
+    def backward(self, grad_hc):
+        if is_grad_enabled():     # create_graph=True: differentiate the composed reference
+            return self._reference_gradients(grad_hc)
+        xp = self.xp
+        x, h0, c0, w_ih, w_hh = (tensor.data for tensor in self.inputs[:5])
+        steps, batch, hidden = self.tanh_c.shape
+        grad_h, grad_c = grad_hc.data                                    # (T, B, H) each
+        hs, cs = self.hc                                                 # (T, B, H) each
+        da = xp.empty_like(self.gates)                                   # (T, B, 4H)
+        dh_next = xp.zeros((batch, hidden), da.dtype)                    # da_{t+1} W_hh
+        dc_next = xp.zeros((batch, hidden), da.dtype)                    # dc_{t+1} ⊙ f_{t+1}
+        for t in range(steps - 1, -1, -1):
+            i, f, g, o = _gates(self.gates[t])                           # (B, H) each
+            da_i, da_f, da_g, da_o = _gates(da[t])
+            tanh_c, c_prev = self.tanh_c[t], cs[t - 1] if t else c0
+            dh = grad_h[t] + dh_next                                     # (B, H)
+            dc = dh * o * (1 - tanh_c * tanh_c) + grad_c[t] + dc_next    # (B, H)
+            xp.multiply(dc * g, i * (1 - i), out=da_i)
+            xp.multiply(dc * c_prev, f * (1 - f), out=da_f)
+            xp.multiply(dc * i, 1 - g * g, out=da_g)
+            xp.multiply(dh * tanh_c, o * (1 - o), out=da_o)
+            dc_next = dc * f
+            dh_next = da[t] @ w_hh                                       # (B, H)
+        da = da.reshape(steps * batch, 4 * hidden)                       # (T·B, 4H)
+        wanted = [tensor.requires_grad for tensor in self.inputs]
+        grads = [None, dh_next, dc_next, None, None] + [None] * (len(self.inputs) - 5)
+        if wanted[0]:
+            grads[0] = (da @ w_ih).reshape(x.shape)                      # (T, B, I)
+        if wanted[3]:
+            grads[3] = da.T @ x.reshape(steps * batch, -1)               # (4H, I)
+        if wanted[4]:   # h_{t-1} is h_0 for the first step, the output's h_{t-1} after it
+            grads[4] = da[:batch].T @ h0 + da[batch:].T @ hs[:-1].reshape(-1, hidden)  # (4H, H)
+        if len(grads) > 5:
+            grads[5] = grads[6] = da.sum(axis=0)                         # (4H,)
+        return tuple(None if g is None else Tensor._make(g, grad_hc.device) for g in grads)
+
+    def _reference_gradients(self, grad_hc):
+        hc = lstm_reference(*self.inputs)
+        wanted = [tensor for tensor in self.inputs if tensor.requires_grad]
+        found = iter(grad(hc, wanted, grad_hc, create_graph=True))
+        return tuple(next(found) if tensor.requires_grad else None for tensor in self.inputs)
+
+
+def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,
+               b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
+    """One LSTM layer over a whole sequence as one operation: x (T, B, I), h0 and c0 (B, H),
+    w_ih (4H, I), w_hh (4H, H), b_ih and b_hh (4H,) or both None. Returns (2, T, B, H): [0]
+    holds the hidden states h_1 .. h_T, [1] the cell states c_1 .. c_T."""
+    biases = () if b_ih is None and b_hh is None else (b_ih, b_hh)
+    hidden = w_hh.shape[-1]
+    if (x.ndim != 3 or x.shape[0] == 0 or h0.shape != (x.shape[1], hidden) or c0.shape != h0.shape
+            or w_ih.shape != (4 * hidden, x.shape[2]) or w_hh.shape != (4 * hidden, hidden)
+            or any(b is None or b.shape != (4 * hidden,) for b in biases)):
+        shapes = ", ".join(str(getattr(t, "shape", None)) for t in (x, h0, c0, w_ih, w_hh) + biases)
+        raise ShapeError(f"lstm_layer: expected x (T, B, I) with T >= 1, h0 and c0 (B, H), "
+                         f"w_ih (4H, I), w_hh (4H, H) and both or no biases (4H,), got {shapes}")
+    return LSTMLayer.apply(x, h0, c0, w_ih, w_hh, *biases)
