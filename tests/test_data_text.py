@@ -96,12 +96,25 @@ def test_vocab_from_text_and_array_round_trip():
 
 
 # --- windows ---------------------------------------------------------------------------------
-def test_split_train_val_keeps_the_last_tenth():
-    data = np.arange(1005)
+def test_split_train_val_holds_out_every_tenth_run():
+    data = np.arange(1000)                                      # each value tells its position
     train, val = split_train_val(data)
-    assert len(val) == 100 and len(train) == 905
-    np.testing.assert_array_equal(np.concatenate([train, val]), data)
-    assert split_train_val("abcdefghij", 0.2) == ("abcdefgh", "ij")
+    assert len(val) == 100 and len(train) == 900
+    runs_of_val = sorted(set(val // 10))                        # 100 runs of 10 positions
+    assert runs_of_val == list(range(9, 100, 10))
+    np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), data)
+    assert np.all(np.diff(train) > 0) and np.all(np.diff(val) > 0)   # each part in text order
+    # runs "ab" "cd" "ef" "gh" "ij"; 2 of 5 held out, evenly spread: the 2nd and the 5th
+    assert split_train_val("abcdefghij", 0.4, pieces=5) == ("abefgh", "cdij")
+
+
+def test_split_train_val_uneven_lengths_and_no_validation():
+    train, val = split_train_val(np.arange(1005))
+    assert len(train) + len(val) == 1005 and 95 <= len(val) <= 105
+    train, val = split_train_val("abc", 0.0)
+    assert train == "abc" and val == ""
+    with pytest.raises(ValueError, match="val_fraction"):
+        split_train_val("abc", 1.0)
 
 
 def test_random_batches_shift_by_one():

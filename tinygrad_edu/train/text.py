@@ -2,8 +2,10 @@
 
 The data is a long text, by default Python's own standard library source (5 million
 characters that every Python installation has), reduced to 96 symbols: newline and printable
-ASCII. 90% of it is for training, the last 10% for validation. A training batch is B random
-windows of T + 1 characters; the model reads the first T and predicts each next one.
+ASCII. 90% of it is for training and 10% for validation: every tenth of 100 equal runs of the
+text (``data.split_train_val``), so that validation holds the same mix of code as training. A
+training batch is B random windows of T + 1 characters; the model reads the first T and
+predicts each next one.
 
 The shapes are the benchmark ones:
 
