@@ -9,8 +9,8 @@ Lesson 06 wrote the loop by hand. A real run needs more around the same five lin
 - evaluation on the test images after every epoch, in ``model.eval()`` mode and without a graph;
 - a history of the metrics, and a checkpoint that holds everything needed to continue.
 
-The data are scikit-learn's 8x8 handwritten digits: 1,437 training images and 360 test images
-written by *other* people. The model is LeNet-5 (``tg.models.CNN``), sized for 8x8 inputs:
+The data are scikit-learn's 8x8 handwritten digits: 1,442 training images and 355 test images
+(every fifth image of each digit) that the model never trains on. The model is LeNet-5 (``tg.models.CNN``), sized for 8x8 inputs:
 
     (N, 1, 8, 8) -> conv 5x5 (6 maps), relu, pool 2 -> (N, 6, 4, 4)
                  -> conv 5x5 (16 maps), relu, pool 2 -> (N, 16, 2, 2) -> flatten (N, 64)

@@ -8,8 +8,8 @@ from tinygrad_edu.data import load_digits, make_circles, make_moons, make_spiral
 # --- digits ------------------------------------------------------------------------------------
 def test_digits_split_sizes_types_and_range():
     (x_train, y_train), (x_test, y_test) = load_digits()
-    assert x_train.shape == (1437, 1, 8, 8) and x_test.shape == (360, 1, 8, 8)
-    assert y_train.shape == (1437,) and y_test.shape == (360,)
+    assert x_train.shape == (1442, 1, 8, 8) and x_test.shape == (355, 1, 8, 8)
+    assert y_train.shape == (1442,) and y_test.shape == (355,)
     assert x_train.dtype == np.float32 and y_train.dtype == np.int64
     assert x_train.min() == 0.0 and x_train.max() == 1.0
     assert set(np.unique(y_test).tolist()) == set(range(10))
@@ -21,18 +21,23 @@ def test_digits_match_scikit_learn_and_the_documented_split():
     bunch = sklearn_datasets.load_digits()
     data = load_digits()
     scaled = (bunch.images / 16).astype(np.float32)
-    np.testing.assert_array_equal(data.train.images[:, 0], scaled[:1437])
-    np.testing.assert_array_equal(data.test.images[:, 0], scaled[1437:])
-    labels = np.concatenate([data.train.labels, data.test.labels])
-    np.testing.assert_array_equal(labels, bunch.target)
+    within_digit = np.zeros(len(bunch.target), dtype=int)   # the 0th, 1st, .. image of its digit
+    for digit in range(10):
+        within_digit[bunch.target == digit] = np.arange(np.sum(bunch.target == digit))
+    is_test = within_digit % 5 == 4                          # every fifth image of each digit
+    np.testing.assert_array_equal(data.train.images[:, 0], scaled[~is_test])
+    np.testing.assert_array_equal(data.test.images[:, 0], scaled[is_test])
+    np.testing.assert_array_equal(data.train.labels, bunch.target[~is_test])
+    np.testing.assert_array_equal(data.test.labels, bunch.target[is_test])
+    assert np.all(np.abs(np.bincount(data.test.labels) / np.bincount(bunch.target) - 0.2) < 0.01)
 
 
 def test_digits_deterministic_and_disjoint():
     first, second = load_digits(), load_digits()
     np.testing.assert_array_equal(first.train.images, second.train.images)
     np.testing.assert_array_equal(first.test.labels, second.test.labels)
-    train_rows = {row.tobytes() for row in first.train.images.reshape(1437, -1)}
-    test_rows = [row.tobytes() for row in first.test.images.reshape(360, -1)]
+    train_rows = {row.tobytes() for row in first.train.images.reshape(1442, -1)}
+    test_rows = [row.tobytes() for row in first.test.images.reshape(355, -1)]
     assert not any(row in train_rows for row in test_rows)   # no test image is also a train image
 
 

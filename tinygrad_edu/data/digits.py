@@ -6,10 +6,17 @@ package: 1,797 grey images of 8x8 pixels, each pixel a count 0..16 (how many of 
 a CPU, which makes it the default image data of the lessons.
 
 The split is fixed and uses no random numbers, so it can never change between library versions:
-the **first 1,437 images** (in scikit-learn's order) are the training set and the **last 360**
-the test set. The images were written by different people in sequence, so the test digits come
-largely from writers the model never saw: an honest test. Both parts hold every digit about
-equally often (33 to 37 of each in the test set).
+counting the images of each digit in scikit-learn's order, **every fifth one** (the 5th, 10th,
+15th, ...) is a test image. That gives 1,442 training and 355 test images, with every digit
+20% in the test set (34 to 36 of each) and the test images spread over the whole collection.
+
+Why not simply the last 20%? The images come from 13 writers (they are the test part of the UCI
+collection) and are stored largely writer by writer, so a contiguous tail holds mostly writers
+the model never saw. That is a different, harder question
+(how well a model copes with new handwriting): on such a split scikit-learn's SVM reaches
+95.8% and these models 96-97%, against about 98-99% here. Spreading the test set over all
+writers measures what the lessons are about, learning the digits, the way a shuffled split
+would, and stays the same on every machine.
 
 Pixels are scaled to [0, 1] (divided by 16) and stored as float32 images ``(N, 1, 8, 8)``;
 labels are int64.
@@ -27,8 +34,8 @@ import numpy as np
 
 from .dataset import LabeledImages, TrainTest
 
-NUM_TRAIN = 1437
-NUM_TEST = 360
+NUM_IMAGES = 1797
+TEST_EVERY = 5          # of each digit's images, every fifth is a test image
 
 
 def load_digits() -> TrainTest:
@@ -36,16 +43,26 @@ def load_digits() -> TrainTest:
 
     >>> (x_train, y_train), (x_test, y_test) = load_digits()
     >>> x_train.shape, y_test.shape
-    ((1437, 1, 8, 8), (360,))
+    ((1442, 1, 8, 8), (355,))
     """
     counts, labels = _bundled_digits()                           # (1797, 64), (1797,)
     images = (counts / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)   # (1797, 1, 8, 8)
     labels = labels.astype(np.int64)
-    if len(images) != NUM_TRAIN + NUM_TEST:
-        raise RuntimeError(f"load_digits: expected {NUM_TRAIN + NUM_TEST} images from "
-                           f"scikit-learn, got {len(images)}")
-    return TrainTest(train=LabeledImages(images[:NUM_TRAIN], labels[:NUM_TRAIN]),
-                     test=LabeledImages(images[NUM_TRAIN:], labels[NUM_TRAIN:]))
+    if len(images) != NUM_IMAGES:
+        raise RuntimeError(f"load_digits: expected {NUM_IMAGES} images from scikit-learn, "
+                           f"got {len(images)}")
+    is_test = test_positions(labels)                             # (1797,) bool
+    return TrainTest(train=LabeledImages(images[~is_test], labels[~is_test]),
+                     test=LabeledImages(images[is_test], labels[is_test]))
+
+
+def test_positions(labels: np.ndarray) -> np.ndarray:
+    """True for every ``TEST_EVERY``-th image of each digit, counted in the given order."""
+    rank = np.zeros(len(labels), dtype=np.int64)                 # the image's number within its digit
+    for digit in np.unique(labels):
+        where = np.flatnonzero(labels == digit)
+        rank[where] = np.arange(len(where))
+    return rank % TEST_EVERY == TEST_EVERY - 1
 
 
 def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:
