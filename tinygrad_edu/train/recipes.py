@@ -31,7 +31,7 @@ _TEXT = {"data": "stdlib", "data_dir": None, "epochs": None, "steps": None, "tim
 DEFAULTS = {
     "mlp": {**_IMAGE, "lr": 5e-3, "noise": 0.3},
     "cnn": {**_IMAGE, "lr": 5e-3, "noise": 0.2},
-    "rnn": {**_TEXT, "batch_size": 32, "lr": 2e-2, "weight_decay": 0.0},
+    "rnn": {**_TEXT, "batch_size": 32, "lr": 1e-2, "weight_decay": 0.0},
     "gpt": {**_TEXT, "batch_size": 16, "lr": 3e-3, "weight_decay": 0.1},
 }
 
