@@ -51,14 +51,14 @@ def load_digits() -> TrainTest:
     if len(images) != NUM_IMAGES:
         raise RuntimeError(f"load_digits: expected {NUM_IMAGES} images from scikit-learn, "
                            f"got {len(images)}")
-    is_test = test_positions(labels)                             # (1797,) bool
+    is_test = _held_out(labels)                                  # (1797,) bool
     return TrainTest(train=LabeledImages(images[~is_test], labels[~is_test]),
                      test=LabeledImages(images[is_test], labels[is_test]))
 
 
-def test_positions(labels: np.ndarray) -> np.ndarray:
+def _held_out(labels: np.ndarray) -> np.ndarray:
     """True for every ``TEST_EVERY``-th image of each digit, counted in the given order."""
-    rank = np.zeros(len(labels), dtype=np.int64)                 # the image's number within its digit
+    rank = np.zeros(len(labels), dtype=np.int64)   # each image's number within its digit
     for digit in np.unique(labels):
         where = np.flatnonzero(labels == digit)
         rank[where] = np.arange(len(where))
