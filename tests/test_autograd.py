@@ -52,7 +52,7 @@ def test_chain_of_100000_operations(device):
 def test_backward_twice_accumulates_until_zeroed(device):
     x = tg.Tensor([1.0, 2.0], requires_grad=True, device=device)
     loss = (x * x).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
     first = x.grad
     loss.backward()
     np.testing.assert_allclose(x.grad.numpy(), 4 * x.numpy())

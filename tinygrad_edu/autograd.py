@@ -37,8 +37,9 @@ if TYPE_CHECKING:   # for the annotations only: the core never imports Tensor at
     from .tensor import Tensor
 
 
-class ShapeError(ValueError):
-    """An operation got inputs whose shapes do not fit together."""
+class ShapeError(ValueError, RuntimeError):
+    """An operation got inputs whose shapes do not fit together. It is a ``ValueError`` and, as
+    PyTorch raises for the same mistakes, a ``RuntimeError``, so either ``except`` catches it."""
 
 
 class DeviceError(RuntimeError):
@@ -205,11 +206,19 @@ def _topological_order(roots) -> list:
     return order
 
 
-def _backpropagate(outputs, seeds, create_graph: bool, targets=None) -> dict:
+_FREED = ("backward: trying to go backward through the graph a second time; its intermediate "
+          "results were released by the first backward. Pass retain_graph=True to the first "
+          "backward (or grad) call to walk it again")
+
+
+def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
+                   retain_graph: bool = True) -> dict:
     """Send ``seeds`` (dL/d output) back through the graph.
 
     With ``targets=None`` the gradients of the leaves are added to their ``.grad``; otherwise the
-    gradients of the tensors whose ids are in ``targets`` are returned as {id: gradient}."""
+    gradients of the tensors whose ids are in ``targets`` are returned as {id: gradient}.
+    Without ``retain_graph`` every function walked is marked as released, as PyTorch frees the
+    buffers a backward needs, so a second walk through it raises instead of silently working."""
     pending: dict[int, Tensor] = {}
     for out, seed in zip(outputs, seeds):
         pending[id(out)] = pending[id(out)] + seed if id(out) in pending else seed
@@ -226,7 +235,11 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None) -> dict:
                 if targets is None:
                     node.grad = _accumulate(node.grad, grad, create_graph)
                 continue
+            if getattr(fn, "released", False):
+                raise RuntimeError(_FREED)
             input_grads = fn.backward(grad)
+            if not retain_graph:
+                fn.released = True
             if not isinstance(input_grads, (tuple, list)):
                 input_grads = (input_grads,)
             for parent, parent_grad in zip(fn.inputs, input_grads):
@@ -267,7 +280,7 @@ def _as_list(tensors) -> list:
 def _seed(output: Tensor, gradient, op: str) -> Tensor:
     """dL/d(output) to start from: 1 for a scalar output, else the gradient the caller gives."""
     if gradient is None:
-        if output.size != 1:
+        if output.data.size != 1:
             raise RuntimeError(f"{op}: the output has shape {output.shape}; a gradient can only be "
                                f"created implicitly for a scalar output, so pass one of that shape")
         return output._make(output.xp.ones_like(output.data), output.device)
@@ -279,22 +292,27 @@ def _seed(output: Tensor, gradient, op: str) -> Tensor:
     return gradient.astype(output.dtype)
 
 
-def backward(tensor: Tensor, gradient=None, create_graph: bool = False) -> None:
-    """Add d(tensor)/d(leaf) (times ``gradient`` for a non-scalar) to every leaf's ``.grad``."""
+def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Add d(tensor)/d(leaf) (times ``gradient`` for a non-scalar) to every leaf's ``.grad``.
+    ``retain_graph`` (default: ``create_graph``) allows walking the same graph again later."""
     if not tensor.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and was not computed "
                            "from one that does (set requires_grad=True on the inputs)")
     seed = _seed(tensor, gradient, "backward")
-    _backpropagate([tensor], [seed if create_graph else seed.detach()], create_graph)
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    _backpropagate([tensor], [seed if create_graph else seed.detach()], create_graph,
+                   retain_graph=retain_graph)
 
 
-def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple:
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
     """The gradients of ``outputs`` with respect to ``inputs``, returned (``.grad`` is untouched).
 
     Like ``torch.autograd.grad``: ``outputs`` and ``inputs`` are Tensors or sequences of them;
     ``grad_outputs`` holds dL/d(output) for non-scalar outputs. An input that does not affect the
     outputs is an error unless ``allow_unused=True``, in which case its gradient is None.
+    ``retain_graph`` is as in ``backward``.
     """
     outputs, inputs = _as_list(outputs), _as_list(inputs)
     if not isinstance(grad_outputs, (list, tuple)):
@@ -305,8 +323,9 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,
     used = [(out, _seed(out, g, "grad")) for out, g in zip(outputs, grad_outputs)
             if out.requires_grad]
     seeds = [seed if create_graph else seed.detach() for _, seed in used]
+    retain_graph = create_graph if retain_graph is None else retain_graph
     found = _backpropagate([out for out, _ in used], seeds, create_graph,
-                           targets={id(tensor) for tensor in inputs})
+                           targets={id(tensor) for tensor in inputs}, retain_graph=retain_graph)
     grads = tuple(found.get(id(tensor)) for tensor in inputs)
     for i, g in enumerate(grads):
         if g is None and not allow_unused:
