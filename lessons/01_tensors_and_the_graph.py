@@ -30,8 +30,10 @@ print("a tensor:", matrix)
 print("  shape", matrix.shape, " dtype", matrix.dtype, " device", matrix.device)
 # Python floats become float32, the usual dtype for training (as in PyTorch).
 assert matrix.shape == (2, 3) and matrix.dtype == np.float32 and matrix.device == "cpu"
-# Operations broadcast and reduce like NumPy, and .numpy() gives the values back as an array.
-assert np.allclose((matrix * 2).sum(axis=0).numpy(), [10.0, 14.0, 18.0])
+# Operations broadcast like NumPy and reduce along a `dim`, as in PyTorch (NumPy's `axis=` is
+# accepted too); .numpy() gives the values back as an array.
+assert np.allclose((matrix * 2).sum(dim=0).numpy(), [10.0, 14.0, 18.0])
+assert matrix.size() == (2, 3) and matrix.size(1) == 3   # x.size() is PyTorch's name for the shape
 
 # --- 2. Build a small graph --------------------------------------------------------------------
 # Leaves are the tensors we create ourselves. requires_grad=True says "I want dy/d(this)".

@@ -89,7 +89,7 @@ except tg.ShapeError as error:
 # --- 5. gradcheck agrees ---------------------------------------------------------------------
 # finite differences know nothing about broadcasting, so they check the summing independently
 scale = Tensor(rng.uniform(0.5, 1.5, size=(1, 3)), requires_grad=True)   # (1, 3)
-assert tg.gradcheck(lambda X, bias, scale: ((X + bias) * scale).tanh().sum(axis=1),
+assert tg.gradcheck(lambda X, bias, scale: ((X + bias) * scale).tanh().sum(dim=1),
                     [X, bias, scale])
 print("\ngradcheck of tanh((X + bias) * scale) with three broadcast shapes passed")
 

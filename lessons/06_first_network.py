@@ -38,7 +38,8 @@ test_x, test_y = Tensor(points[300:]), Tensor(labels[300:])
 
 def accuracy(model, x, y) -> float:
     with tg.no_grad():
-        return float((model(x).numpy().argmax(axis=1) == y.numpy()).mean())
+        _, predicted = model(x).max(dim=1)   # (values, indices): the class with the top logit
+        return (predicted == y).float().mean().item()
 
 
 def train(model, steps, lr, momentum=0.9, report_every=None):

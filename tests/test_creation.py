@@ -86,7 +86,9 @@ def test_constructor_from_a_tensor_cuts_the_graph():
 def test_attributes_and_conversions(device):
     values = np.arange(6, dtype=np.float64).reshape(2, 3)
     x = tg.Tensor(values, requires_grad=True, device=device)
-    assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and x.numel() == 6 and len(x) == 2
+    assert x.shape == (2, 3) and x.ndim == 2 and x.numel() == 6 and len(x) == 2
+    assert x.size() == (2, 3) and isinstance(x.size(), tg.Size) and x.size(-1) == 3
+    assert x.size().numel() == 6 and x.size().dim() == 2 and x.dim() == 2
     assert x.dtype == np.float64 and x.device == device and x.requires_grad and x.grad is None
     assert isinstance(x.numpy(), np.ndarray) and np.array_equal(x.numpy(), values)
     assert x.tolist() == values.tolist()

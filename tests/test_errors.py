@@ -53,14 +53,23 @@ def test_reshape_cat_stack_pad_mismatches(device):
         x.expand(-1, 2, 3)
 
 
-@pytest.mark.parametrize("call", [lambda x: x.sum(axis=3), lambda x: x.max(axis=-4),
-                                  lambda x: x.softmax(axis=5), lambda x: x.mean(axis=(0, 0)),
+@pytest.mark.parametrize("call", [lambda x: x.sum(axis=3), lambda x: x.max(dim=-4),
+                                  lambda x: x.softmax(dim=5), lambda x: x.argmax(3),
                                   lambda x: x.transpose(0, 3), lambda x: x.permute(0, 1, 5),
                                   lambda x: x.unsqueeze(5), lambda x: x.squeeze(3),
-                                  lambda x: x.flatten(0, 7), lambda x: tg.cat([x, x], axis=3),
-                                  lambda x: tg.stack([x, x], axis=-5)])
-def test_axis_out_of_range(call, device):
-    with pytest.raises(ValueError, match="axis"):
+                                  lambda x: x.flatten(0, 7), lambda x: tg.cat([x, x], dim=3),
+                                  lambda x: tg.stack([x, x], axis=-5), lambda x: x.size(3),
+                                  lambda x: x.var(dim=4), lambda x: x.amax(dim=(0, 3))])
+def test_dim_out_of_range_is_an_index_error_as_in_pytorch(call, device):
+    with pytest.raises(IndexError, match="dim .* out of range"):
+        call(tg.ones(2, 3, 4, device=device))
+
+
+@pytest.mark.parametrize("call", [lambda x: x.mean(axis=(0, 0)), lambda x: x.squeeze((1, 1)),
+                                  lambda x: x.flatten(2, 1), lambda x: x.clip(None, None),
+                                  lambda x: x.sum(dim=0, axis=0)])
+def test_invalid_arguments_are_refused(call, device):
+    with pytest.raises((ValueError, TypeError), match="twice|comes after|at least one|both"):
         call(tg.ones(2, 3, 4, device=device))
 
 

@@ -86,7 +86,7 @@ def test_bad_choices_and_ops_are_errors():
 def _values_and_grads(fn, arrays):
     tensors = [tg.Tensor(a, requires_grad=True) for a in arrays]
     out = fn(*tensors)
-    out.backward(tg.Tensor(np.cos(np.arange(out.size)).reshape(out.shape).astype(out.dtype)))
+    out.backward(tg.Tensor(np.cos(np.arange(out.numel())).reshape(out.shape).astype(out.dtype)))
     return [out.numpy()] + [t.grad.numpy() for t in tensors]
 
 

@@ -51,7 +51,7 @@ def test_parameter_count_matches_formula(sizes):
     expected = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
     model = MLP(sizes)
     assert model.num_parameters() == expected
-    assert sum(p.size for p in model.parameters()) == expected
+    assert sum(p.numel() for p in model.parameters()) == expected
 
 
 @pytest.mark.parametrize("activation", sorted(NUMPY_ACTIVATIONS))

@@ -14,7 +14,7 @@ MOVES = {
     "view": ((2, 3), lambda t: t.view(3, 2), lambda a: a.reshape(3, 2)),
     "transpose_swap": ((2, 3, 4), lambda t: t.transpose(0, 2), lambda a: a.swapaxes(0, 2)),
     "transpose_negative": ((2, 3, 4), lambda t: t.transpose(-1, -2), lambda a: a.swapaxes(-1, -2)),
-    "transpose_reverse": ((2, 3, 4), lambda t: t.transpose(), lambda a: a.transpose()),
+    "T_reverse": ((2, 3, 4), lambda t: t.T, lambda a: a.transpose()),
     "T": ((2, 3), lambda t: t.T, lambda a: a.T),
     "mT": ((2, 3, 4), lambda t: t.mT, lambda a: a.swapaxes(-1, -2)),
     "permute": ((2, 3, 4), lambda t: t.permute(2, 0, 1), lambda a: a.transpose(2, 0, 1)),

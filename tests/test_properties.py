@@ -71,7 +71,7 @@ def _reduce_reference(name, x, axis, g_kept):
         return np.broadcast_to(g_kept, x.shape)
     if name == "mean":
         return np.broadcast_to(g_kept / count, x.shape)
-    if name in ("max", "min"):
+    if name in ("amax", "amin"):
         winners = x == getattr(np, name)(x, axis=axes, keepdims=True)
         return g_kept * winners / winners.sum(axis=axes, keepdims=True)
     if name == "var":
@@ -80,9 +80,11 @@ def _reduce_reference(name, x, axis, g_kept):
     return g_kept * e / e.sum(axis=axes, keepdims=True)
 
 
-REDUCE_FORWARD = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "var": np.var,
+REDUCE_FORWARD = {"sum": np.sum, "mean": np.mean, "amax": np.max, "amin": np.min, "var": np.var,
                   "logsumexp": lambda x, axis, keepdims: np.log(np.sum(
                       np.exp(x), axis=axis, keepdims=keepdims))}
+# The population variance (correction=0) is NumPy's np.var; torch.var's default is unbiased.
+REDUCE_OPTIONS = {"var": {"correction": 0}}
 
 
 @pytest.mark.parametrize("name", sorted(REDUCE_FORWARD))
@@ -95,7 +97,7 @@ def test_reduction_on_drawn_axes(name, case, layout, ties, seed):
     if ties:   # few distinct values: max/min must split their gradient among equal elements
         x_np = np.round(x_np)
     x = tg.Tensor(x_np, requires_grad=True)
-    out = getattr(x, name)(axis=axis, keepdims=keepdims)
+    out = getattr(x, name)(dim=axis, keepdim=keepdims, **REDUCE_OPTIONS.get(name, {}))
     expected = REDUCE_FORWARD[name](x_np, axis=axis, keepdims=keepdims)
     assert out.shape == np.shape(expected)
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-10, atol=1e-12)

@@ -21,15 +21,16 @@ def np_logsumexp(a, axis, keepdims):
     return out if keepdims else np.squeeze(out, axis=axis if axis is not None else None)
 
 
+# PyTorch's names (dim, keepdim) and NumPy's aliases (axis, keepdims) are both exercised.
 REDUCTIONS = {
-    "sum": (lambda t, ax, kd: t.sum(axis=ax, keepdims=kd), np.sum),
+    "sum": (lambda t, ax, kd: t.sum(dim=ax, keepdim=kd), np.sum),
     "mean": (lambda t, ax, kd: t.mean(axis=ax, keepdims=kd), np.mean),
-    "max": (lambda t, ax, kd: t.max(axis=ax, keepdims=kd), np.max),
-    "min": (lambda t, ax, kd: t.min(axis=ax, keepdims=kd), np.min),
-    "var": (lambda t, ax, kd: t.var(axis=ax, keepdims=kd), np.var),
-    "var_ddof1": (lambda t, ax, kd: t.var(axis=ax, keepdims=kd, ddof=1),
-                  lambda a, axis, keepdims: np.var(a, axis=axis, keepdims=keepdims, ddof=1)),
-    "logsumexp": (lambda t, ax, kd: t.logsumexp(axis=ax, keepdims=kd), np_logsumexp),
+    "amax": (lambda t, ax, kd: t.amax(dim=ax, keepdim=kd), np.max),
+    "amin": (lambda t, ax, kd: t.amin(axis=ax, keepdims=kd), np.min),
+    "var_population": (lambda t, ax, kd: t.var(dim=ax, keepdim=kd, correction=0), np.var),
+    "var": (lambda t, ax, kd: t.var(axis=ax, keepdims=kd),   # unbiased by default
+            lambda a, axis, keepdims: np.var(a, axis=axis, keepdims=keepdims, ddof=1)),
+    "logsumexp": (lambda t, ax, kd: t.logsumexp(dim=ax, keepdim=kd), np_logsumexp),
 }
 
 # (shape, layout, axis)
@@ -58,8 +59,8 @@ def test_reduction_forward_and_gradients(name, shape, layout, axis, keepdims, de
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
 def test_reduction_of_a_scalar_tensor(name, device):
     ours = REDUCTIONS[name][0]
-    if name == "var_ddof1":
-        pytest.skip("one element has no unbiased variance")
+    if name == "var":
+        pytest.skip("one element has no unbiased variance (see test_var_without_degrees...)")
     x = tg.Tensor(np.array(0.7), requires_grad=True, device=device)
     for axis in (None, 0, -1):
         out = ours(x, axis, False)
@@ -89,16 +90,57 @@ def test_mean_gradient_is_one_over_n(device):
 
 # ----------------------------------------------------------------------------- ties
 
-def test_max_ties_split_the_gradient_evenly(device):
+def test_amax_ties_split_the_gradient_evenly(device):
     x = tg.Tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True, device=device)
-    x.max(axis=1).sum().backward()
+    x.amax(dim=1).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
     x.grad = None
     x.max().backward()   # the global maximum 3 appears twice
     np.testing.assert_allclose(x.grad.numpy(), [[0, 0.5, 0.5], [0, 0, 0]])
     x.grad = None
-    x.min(axis=0).sum().backward()   # column 0: 1 < 2; columns 1, 2: 2 < 3
+    x.amin(axis=0).sum().backward()   # column 0: 1 < 2; columns 1, 2: 2 < 3
     np.testing.assert_allclose(x.grad.numpy(), [[1, 0, 0], [0, 1, 1]])
+
+
+def test_max_along_a_dim_is_a_pair_of_values_and_class_indices(device):
+    logits = tg.Tensor([[0.5, 2.0, -1.0], [3.0, 0.0, 3.0]], requires_grad=True, device=device)
+    _, predicted = logits.max(1)
+    assert predicted.tolist() == [1, 0] and predicted.dtype == np.int64   # first of a tie
+    values, indices = tg.max(logits, dim=1, keepdim=True)
+    assert values.shape == indices.shape == (2, 1) and values.tolist() == [[2.0], [3.0]]
+    pair = logits.min(dim=0)
+    assert pair.values.tolist() == [0.5, 0.0, -1.0] and pair.indices.tolist() == [0, 1, 0]
+    logits.max(dim=1).values.sum().backward()   # the gradient goes to the index named
+    np.testing.assert_array_equal(logits.grad.numpy(), [[0, 1, 0], [1, 0, 0]])
+    assert logits.argmax(1).tolist() == [1, 0] and logits.argmax().item() == 3
+    assert logits.argmin(dim=1, keepdim=True).shape == (2, 1)
+    assert tg.max(logits, tg.zeros(2, 3)).shape == (2, 3)   # with a tensor: elementwise
+
+
+def test_max_along_a_dim_cross_checked_with_torch(rng):
+    torch = pytest.importorskip("torch")
+    values = rng.standard_normal((3, 4, 5))
+    for name in ("max", "min"):
+        for dim in (0, 1, -1):
+            x, t = tg.Tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+            ours, theirs = getattr(x, name)(dim), getattr(t, name)(dim)
+            np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+            (ours.values * ours.values).sum().backward()
+            (theirs.values * theirs.values).sum().backward()
+            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+    x = tg.Tensor(values, requires_grad=True)
+    assert tg.gradcheck(lambda a: a.max(1).values, [x])
+    assert tg.gradgradcheck(lambda a: a.min(-1, keepdim=True).values ** 2, [x])
+
+
+def test_max_and_argmax_refuse_an_empty_dim_but_not_an_empty_batch():
+    x = tg.zeros(0, 3)
+    assert x.max(1).values.shape == (0,) and x.argmax(dim=1).shape == (0,)
+    assert x.softmax(1).shape == (0, 3) and x.log_softmax(dim=-1).shape == (0, 3)
+    for fn in (lambda: x.max(0), lambda: x.argmax(), lambda: x.amin(dim=0), lambda: x.max()):
+        with pytest.raises(IndexError):
+            fn()
+    np.testing.assert_array_equal(tg.ones(2, 0).logsumexp(dim=1).numpy(), [-np.inf, -np.inf])
 
 
 def test_max_and_min_ties_match_torch_amax(rng):
@@ -107,24 +149,37 @@ def test_max_and_min_ties_match_torch_amax(rng):
     weights = rng.standard_normal((3, 5))
     for name in ("max", "min"):
         x = tg.Tensor(values, requires_grad=True)
-        (getattr(x, name)(axis=1) * tg.Tensor(weights)).sum().backward()
+        (getattr(x, "a" + name)(dim=1) * tg.Tensor(weights)).sum().backward()
         t = torch.tensor(values, requires_grad=True)
         reduce = torch.amax if name == "max" else torch.amin
         (reduce(t, dim=1) * torch.tensor(weights)).sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
 
 
-def test_var_matches_torch_for_both_ddofs(rng):
+def test_var_and_std_match_torch_for_every_spelling(rng):
     torch = pytest.importorskip("torch")
     values = rng.standard_normal((4, 6))
-    for ddof in (0, 1):
-        x = tg.Tensor(values, requires_grad=True)
-        x.var(axis=1, ddof=ddof).sum().backward()
-        t = torch.tensor(values, requires_grad=True)
-        expected = torch.var(t, dim=1, correction=ddof)
-        expected.sum().backward()
-        np.testing.assert_allclose(x.var(axis=1, ddof=ddof).numpy(), expected.detach().numpy())
-        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-10)
+    spellings = [({}, {}), ({"correction": 0}, {"correction": 0}),
+                 ({"unbiased": False}, {"unbiased": False}), ({"correction": 2}, {"correction": 2})]
+    for name in ("var", "std"):
+        for ours_kwargs, torch_kwargs in spellings:
+            x = tg.Tensor(values, requires_grad=True)
+            out = getattr(x, name)(1, **ours_kwargs)
+            out.sum().backward()
+            t = torch.tensor(values, requires_grad=True)
+            expected = getattr(torch, name)(t, dim=1, **torch_kwargs)
+            expected.sum().backward()
+            np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-12)
+            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-10)
+    x = tg.Tensor(values)
+    np.testing.assert_allclose(x.var(False).item(), torch.tensor(values).var(False).item())
+
+
+def test_var_without_degrees_of_freedom_is_inf_or_nan_never_negative():
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert tg.Tensor([1.0, 3.0]).var(correction=3).item() == np.inf   # was -2.0
+        assert np.isnan(tg.Tensor([1.0]).var().item())                     # 0 / 0
+        assert np.isnan(tg.Tensor([2.0]).std().item())
 
 
 # ----------------------------------------------------------------------------- softmax family
@@ -149,6 +204,7 @@ def test_softmax_and_log_softmax(axis, layout, device, rng):
 def test_softmax_default_axis_is_the_last(device, rng):
     x = leaf(make_array(rng, (3, 4)), device)
     np.testing.assert_allclose(x.softmax().numpy().sum(axis=-1), np.ones(3))
+    np.testing.assert_allclose(tg.softmax(x, dim=0).numpy(), x.softmax(axis=0).numpy())
     np.testing.assert_allclose(np.exp(x.log_softmax().numpy()).sum(axis=-1), np.ones(3))
 
 

@@ -2,7 +2,7 @@
 
 Reading order (each file imports only the ones before it):
 backend.py -> autograd.py -> tensor.py -> ops/ -> tensor_methods.py -> creation.py ->
-gradcheck.py -> kernels/ -> nn/ -> optim/ -> models/ -> data/ -> train/, cli.py.
+functions.py -> gradcheck.py -> kernels/ -> nn/ -> optim/ -> models/ -> data/ -> train/, cli.py.
 
 The autograd core (``Function``, the backward walk) works on any object with a tensor's
 attributes and never imports ``Tensor``; ``Tensor`` is built on it; the operations are built on
@@ -12,13 +12,13 @@ A test reads every module's imports and fails on any cycle (tests/test_architect
 import numpy as _np
 
 from .autograd import DeviceError, Function, ShapeError, enable_grad, grad, is_grad_enabled, no_grad
-from .tensor import Tensor
+from . import autograd   # `tg.autograd.grad` and `tg.autograd.backward`, as `torch.autograd`
+from .tensor import Size, Tensor, device
 from . import tensor_methods  # noqa: F401  (attaches the operator methods to Tensor)
-from .creation import (arange, eye, full, full_like, manual_seed, ones, ones_like, rand, rand_like,
-                       randn, randn_like, tensor, zeros, zeros_like)
-from .ops.elementwise import maximum, minimum, where
-from .ops.matmul import matmul
-from .ops.movement import cat, stack
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, manual_seed, ones, ones_like, rand, rand_like, randint,
+                       randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .functions import *  # noqa: F401,F403  (tg.sum, tg.max, tg.softmax, ... as in torch)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import cuda
 from . import kernels
@@ -29,6 +29,14 @@ from . import nn
 from . import optim
 from . import models
 
-float32, float64, int32, int64, bool_ = _np.float32, _np.float64, _np.int32, _np.int64, _np.bool_
+# dtype names, PyTorch's spellings included (tg.float is float32, tg.long is int64, ...)
+float32 = float = _np.float32
+float64 = double = _np.float64
+float16 = half = _np.float16
+int64 = long = _np.int64
+int32 = int = _np.int32
+int16 = short = _np.int16
+int8, uint8 = _np.int8, _np.uint8
+bool = bool_ = _np.bool_
 
 __version__ = "0.1.0"

@@ -126,12 +126,13 @@ def _where(rng):
 # ----------------------------------------------------------------------------- reductions
 
 for _name, _fn in [
-        ("sum", lambda a: a.sum(axis=1)), ("sum_all", lambda a: a.sum()),
-        ("mean", lambda a: a.mean(axis=0, keepdims=True)), ("var", lambda a: a.var(axis=1)),
-        ("var_ddof1", lambda a: a.var(axis=0, ddof=1)), ("max", lambda a: a.max(axis=1)),
-        ("min", lambda a: a.min(axis=0)), ("max_all", lambda a: a.max()),
-        ("logsumexp", lambda a: a.logsumexp(axis=1)), ("softmax", lambda a: a.softmax(axis=-1)),
-        ("log_softmax", lambda a: a.log_softmax(axis=0))]:
+        ("sum", lambda a: a.sum(dim=1)), ("sum_all", lambda a: a.sum()),
+        ("mean", lambda a: a.mean(dim=0, keepdim=True)), ("var", lambda a: a.var(dim=1)),
+        ("var_population", lambda a: a.var(dim=0, correction=0)),
+        ("max", lambda a: a.max(dim=1).values), ("min", lambda a: a.min(dim=0).values),
+        ("max_all", lambda a: a.max()), ("amax", lambda a: a.amax(dim=(0, 1), keepdim=True)),
+        ("logsumexp", lambda a: a.logsumexp(dim=1)), ("softmax", lambda a: a.softmax(dim=-1)),
+        ("log_softmax", lambda a: a.log_softmax(dim=0))]:
     register(f"ops.{_name}")(lambda rng, fn=_fn: (fn, [distinct(rng, 3, 4)]))
 
 
@@ -147,7 +148,7 @@ for _name, _fn in [
         ("getitem_int_array", lambda a: a[np.array([0, 2, 0, 1])]),   # a repeated row: summed
         ("getitem_mixed", lambda a: a[np.array([2, 0]), 1:3]),
         ("pad", lambda a: a.pad(((1, 0), (0, 2)))),
-        ("cat", lambda a: cat([a, a * 2, a[:1]], axis=0)),
+        ("cat", lambda a: cat([a, a * 2, a[:1]], dim=0)),
         ("stack", lambda a: stack([a, a.exp()], axis=1))]:
     register(f"ops.{_name}")(lambda rng, fn=_fn: (fn, [leaf(rng, 3, 4)]))
 

@@ -127,7 +127,7 @@ def jacobians(fn, inputs, eps=1e-6, fast=False, seed=0) -> list:
     With ``fast=True`` each pair is a single number vᵀ J u, v and u random."""
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     wrt = _check_dtypes(inputs)
-    sizes = [out.size for out in _outputs(fn(*inputs))]
+    sizes = [out.numel() for out in _outputs(fn(*inputs))]
     splits = np.cumsum(sizes)[:-1]
     rng = np.random.default_rng(seed)
     if fast:   # one random projection per input: vᵀ J u, analytic against numeric
@@ -146,7 +146,7 @@ def jacobians(fn, inputs, eps=1e-6, fast=False, seed=0) -> list:
             for r in range(sum(sizes))]
     pairs = []
     for column, i in enumerate(wrt):
-        size = inputs[i].size
+        size = inputs[i].numel()
         analytic = np.array([row[column].ravel() for row in rows]).reshape(len(rows), size)
         numeric = np.array([_perturbed(fn, inputs, i, np.eye(1, size, j)[0], eps)
                             for j in range(size)]).T.reshape(len(rows), size)

@@ -132,12 +132,19 @@ def _flatten(obj, path: str, entries: dict):
 
 # ----------------------------------------------------------------------------- load
 
-def load(path, device: str = "cpu"):
+def load(path, device: str = "cpu", *, map_location=None, weights_only: bool = True):
     """Read a checkpoint written by ``save`` and rebuild the saved object (Tensors on ``device``).
+
+    PyTorch's ``map_location`` (a device name) is accepted as another name for ``device``, and
+    ``weights_only`` is accepted with either value: this loader never unpickles, so it always
+    reads weights (and the plain values beside them) only, which is what ``weights_only=True``
+    asks of PyTorch's.
 
     A plain ``.npz`` file without the structure entry gives a flat dict of NumPy arrays.
     Raises ``CheckpointError`` naming ``path`` for a truncated, corrupt or non-npz file."""
     path = os.fspath(path)
+    if map_location is not None:
+        device = str(map_location).split(":")[0]
     if not os.path.isfile(path):
         raise FileNotFoundError(f"tg.load: no checkpoint file at {path!r}")
     try:

@@ -10,10 +10,14 @@ can *do* (``x + y``, ``x.sum()``, ``x.reshape(...)``) is defined by the operatio
 which are built on this class; ``tensor_methods.py`` attaches them as methods once they exist,
 so the import order is the straight line backend -> autograd -> tensor -> ops -> tensor_methods.
 
-dtype rules: Python floats become float32 (the default, as in PyTorch), and so do NumPy float
-scalars such as ``np.float64(1.0)``; a NumPy array keeps its dtype, so float64 arrays stay
-float64 (gradient checks use that). Python scalars mixed into an operation take the tensor's
-dtype. A device is "cpu" or "cuda", and nothing moves between them unless you call ``.to()``.
+dtype rules are PyTorch's. Python floats become float32 (the default), and so do NumPy float
+scalars such as ``np.float64(1.0)``; Python ints become int64; a NumPy array keeps its dtype, so
+float64 arrays stay float64 (gradient checks use that). When two tensors meet, the result has the
+higher *category* (bool < integer < floating point) and, within a category, the wider type, except
+that a 0-d tensor or a Python number never widens a tensor of its own category
+(:func:`promote_types`): int + float32 is float32, float64 + float32 is float64, float32 + 2.5
+stays float32. A device is "cpu" or "cuda", and nothing moves between them unless you call
+``.to()``.
 """
 from __future__ import annotations
 
@@ -24,12 +28,61 @@ from . import autograd, backend
 DEFAULT_DTYPE = np.float32
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}   # bool < integer < floating < complex
+
+
+class Size(tuple):
+    """A tensor's shape, as ``x.size()`` returns it: a tuple that also knows its element count."""
+
+    def numel(self) -> int:
+        count = 1
+        for n in self:
+            count *= n
+        return count
+
+    def dim(self) -> int:
+        return len(self)
+
+    def __repr__(self) -> str:
+        return f"tinygrad_edu.Size({list(self)})"
+
+
+class device(str):
+    """A device name, as ``torch.device`` makes one: ``device("cuda:0")`` is "cuda" (this
+    engine uses one GPU), with PyTorch's ``.type`` and ``.index``. It is a string, so it can be
+    passed wherever a device is expected and compares equal to "cpu" or "cuda"."""
+
+    def __new__(cls, type: str, index: int | None = None):
+        name, _, number = str(type).partition(":")
+        if name not in backend.DEVICES:
+            raise ValueError(f"device: expected one of {backend.DEVICES}, got {type!r}")
+        self = super().__new__(cls, name)
+        self.index = int(number) if number else index
+        return self
+
+    type = property(str)
+
+    def __repr__(self) -> str:
+        return f"device(type='{self}')"
+
+
+def _check_data(data, op: str):
+    """Refuse what is not numbers (None, a string, a dict) with a TypeError, as PyTorch does."""
+    if data is None or isinstance(data, (str, bytes, dict, set)):
+        raise TypeError(f"{op}: expected numbers, a nested list of numbers, an array or a Tensor, "
+                        f"got {type(data).__name__}")
+
+
 def _as_array(data, dtype, device):
     """A backend array for ``data`` (a list, scalar, NumPy/CuPy array or Tensor)."""
     if isinstance(data, Tensor):
         data = data.data
     if not backend.is_array(data):
+        _check_data(data, "Tensor")
         data = np.asarray(data)
+        if data.dtype.kind not in "biufc":
+            raise TypeError(f"Tensor: data must be numbers, got values of type "
+                            f"{data.dtype} (from {type(data).__name__})")
         if dtype is None and data.dtype.kind == "f":
             dtype = DEFAULT_DTYPE
     device = device or backend.device_of(data)
@@ -78,12 +131,23 @@ class Tensor:
     shape = property(lambda self: self.data.shape)
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
     xp = property(lambda self: backend.array_module(self.device), doc="NumPy or CuPy")
     is_leaf = property(lambda self: self.grad_fn is None)
 
     def numel(self) -> int:
         return self.data.size
+
+    def size(self, dim: int | None = None):
+        """The shape as a :class:`Size` or, given ``dim``, the length of that axis (an int)."""
+        if dim is None:
+            return Size(self.data.shape)
+        if not -max(self.ndim, 1) <= dim < max(self.ndim, 1):
+            raise IndexError(f"size: dim {dim} is out of range for a tensor with {self.ndim} "
+                             f"dimensions")
+        return self.data.shape[dim] if self.ndim else 1
+
+    def dim(self) -> int:
+        return self.data.ndim
 
     def __len__(self) -> int:
         return len(self.data)
@@ -122,24 +186,58 @@ class Tensor:
         """The same values, cut from the graph (shares the array; no gradient flows back)."""
         return Tensor._make(self.data, self.device)
 
-    def backward(self, gradient=None, create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``; see ``autograd.backward``."""
-        autograd.backward(self, gradient, create_graph)
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``; see ``autograd.backward``.
+        The graph can be walked once unless ``retain_graph=True`` (default: ``create_graph``)."""
+        autograd.backward(self, gradient, retain_graph, create_graph)
 
     def zero_grad(self) -> None:
         self.grad = None
 
     # --- mixing in Python numbers and arrays -------------------------------------------------
     def _lift(self, other) -> "Tensor":
-        """``other`` as a Tensor on this tensor's device. A Python number takes this tensor's
-        dtype when that keeps the number's kind (``x * 2.0`` stays float32, ``i + 1`` stays an
-        integer); otherwise NumPy's rules decide (``mask + 1`` counts in int64 instead of
-        computing a logical or, ``i * 0.5`` is float64)."""
+        """``other`` as a Tensor on this tensor's device. A Python number is *weak*, as in
+        PyTorch: it takes this tensor's dtype when that keeps the number's kind (``x * 2.0``
+        stays float32, ``i + 1`` stays an integer, ``mask & True`` stays bool); otherwise it
+        gets the default of its kind (``i * 0.5`` is float32, ``mask + 1`` int64)."""
         if isinstance(other, Tensor):
             return other
         if backend.is_array(other):
             return Tensor(other)
-        kind = self.data.dtype.kind
-        keeps_kind = kind == "f" or (kind in "iu" and isinstance(other, int))
-        dtype = self.data.dtype if keeps_kind else None
-        return Tensor._make(self.xp.asarray(other, dtype=dtype), self.device)
+        if isinstance(other, (bool, int, float)):
+            kind = self.data.dtype.kind
+            if isinstance(other, bool):
+                dtype = self.data.dtype
+            elif isinstance(other, int):
+                dtype = self.data.dtype if kind in "iufc" else np.int64
+            else:
+                dtype = self.data.dtype if kind in "fc" else DEFAULT_DTYPE
+            return Tensor._make(self.xp.asarray(other, dtype=dtype), self.device)
+        _check_data(other, "operand")
+        return Tensor(other, device=self.device)
+
+
+def promote_dtypes(da, db):
+    """The common dtype of two tensors' dtypes, by PyTorch's rules: the higher category wins
+    (int64 with float32 is float32, bool with int64 is int64); within one category the wider type
+    wins (float64 with float32 is float64)."""
+    if da == db:
+        return da
+    ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
+    if ca != cb:
+        return da if ca > cb else db
+    return np.promote_types(da, db)
+
+
+def promote_types(a: Tensor, b: Tensor):
+    """The dtype of an operation on ``a`` and ``b``: :func:`promote_dtypes`, except that a 0-d
+    tensor never widens a dimensioned tensor of its own category (``x + Tensor(2.0)`` keeps x's
+    dtype, as in PyTorch)."""
+    da, db = a.data.dtype, b.data.dtype
+    if da != db and _CATEGORY[da.kind] == _CATEGORY[db.kind]:
+        if a.data.ndim == 0 and b.data.ndim:
+            return db
+        if b.data.ndim == 0 and a.data.ndim:
+            return da
+    return promote_dtypes(da, db)

@@ -103,8 +103,8 @@ MODULES = [
     (nn.Softplus(beta=3.0), lambda x: F.softplus(x, 3.0)),
     (nn.GELU(), F.gelu),
     (nn.GELU("tanh"), lambda x: F.gelu(x, "tanh")),
-    (nn.Softmax(axis=0), lambda x: F.softmax(x, 0)),
-    (nn.LogSoftmax(axis=1), lambda x: F.log_softmax(x, 1)),
+    (nn.Softmax(dim=0), lambda x: F.softmax(x, 0)),
+    (nn.LogSoftmax(dim=1), lambda x: F.log_softmax(x, 1)),
 ]
 
 
@@ -118,7 +118,8 @@ def test_modules_call_their_function(module, fn, rng):
 def test_module_reprs():
     assert repr(nn.GELU("tanh")) == "GELU(approximate='tanh')"
     assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
-    assert repr(nn.Softmax(axis=1)) == "Softmax(axis=1)"
+    assert repr(nn.Softmax(dim=1)) == "Softmax(dim=1)"
+    assert repr(nn.Flatten(0, 2)) == "Flatten(start_dim=0, end_dim=2)"
 
 
 TORCH_PAIRS = [

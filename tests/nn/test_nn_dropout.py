@@ -83,7 +83,7 @@ def test_probability_outside_unit_interval_is_an_error(p):
 
 def test_module_follows_train_and_eval_of_its_parent(rng):
     model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
-    x = tg.Tensor(rng.standard_normal((16, 4)))
+    x = tg.Tensor(rng.standard_normal((16, 4)).astype(np.float32))   # the layers' dtype
     model.eval()
     np.testing.assert_array_equal(model(x).numpy(), model[0](x).numpy())
     model.train()

@@ -86,4 +86,4 @@ class CharRNN(nn.Module):
         return cat(pieces, axis=1)                                 # (B, T + max_new_tokens)
 
     def num_parameters(self) -> int:
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())

@@ -83,7 +83,7 @@ class CNN(nn.Module):
         return self.fc3(x)                    # (N, num_classes)
 
     def num_parameters(self) -> int:
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     def extra_repr(self) -> str:
         return (f"in_channels={self.in_channels}, num_classes={self.num_classes}, "

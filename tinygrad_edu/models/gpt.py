@@ -134,7 +134,7 @@ class GPT(nn.Module):
 
     def num_parameters(self) -> int:
         """The number of learned scalars, the tied embedding counted once."""
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     def extra_repr(self) -> str:
         return (f"vocab_size={self.vocab_size}, block_size={self.block_size}, "

@@ -58,7 +58,7 @@ class MLP(nn.Module):
 
     def num_parameters(self) -> int:
         """The number of learned scalars: Σ (d_in + 1) · d_out."""
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     def extra_repr(self) -> str:
         return f"sizes={self.sizes}, activation={self.activation!r}"

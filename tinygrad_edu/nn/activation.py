@@ -63,14 +63,14 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """e^x / Σ e^x along ``axis``: positive values that sum to 1."""
-    return x.softmax(axis)
+def softmax(x: Tensor, dim: int = -1, dtype=None, *, axis: int | None = None) -> Tensor:
+    """e^x / Σ e^x along ``dim`` (``axis`` is an alias): positive values that sum to 1."""
+    return x.softmax(dim if axis is None else axis, dtype)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along ``axis``: the logarithm of softmax, without its underflow."""
-    return x.log_softmax(axis)
+def log_softmax(x: Tensor, dim: int = -1, dtype=None, *, axis: int | None = None) -> Tensor:
+    """x - logsumexp(x) along ``dim``: the logarithm of softmax, without its underflow."""
+    return x.log_softmax(dim if axis is None else axis, dtype)
 
 
 # ----------------------------------------------------------------------------- modules
@@ -131,24 +131,24 @@ class GELU(Module):
 
 
 class Softmax(Module):
-    def __init__(self, axis: int = -1):
+    def __init__(self, dim: int = -1):
         super().__init__()
-        self.axis = axis
+        self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return softmax(x, self.axis)
+        return softmax(x, self.dim)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.dim}"
 
 
 class LogSoftmax(Module):
-    def __init__(self, axis: int = -1):
+    def __init__(self, dim: int = -1):
         super().__init__()
-        self.axis = axis
+        self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return log_softmax(x, self.axis)
+        return log_softmax(x, self.dim)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.dim}"

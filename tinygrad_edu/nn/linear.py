@@ -53,11 +53,14 @@ class Identity(Module):
 
 
 class Flatten(Module):
-    """Merge axes ``start_axis`` .. ``end_axis``; by default everything but the batch axis."""
+    """Merge dims ``start_dim`` .. ``end_dim``; by default everything but the batch dim."""
 
-    def __init__(self, start_axis: int = 1, end_axis: int = -1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
-        self.start_axis, self.end_axis = start_axis, end_axis
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.flatten(self.start_axis, self.end_axis)
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

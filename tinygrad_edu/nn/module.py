@@ -88,6 +88,20 @@ class Module:
     def eval(self) -> "Module":
         return self.train(False)
 
+    def apply(self, fn) -> "Module":
+        """Call ``fn(module)`` on every submodule and then on this one (children first, as in
+        PyTorch): the usual way to run a custom initialisation over a model."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Switch gradient tracking of every parameter on or off (freezing a model)."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
     # --- walking the tree -------------------------------------------------------------------
     def named_modules(self, prefix: str = ""):
         """(path, module) for this module and every module below it, each module once."""
@@ -183,8 +197,26 @@ class Module:
                 values = backend.to_device(_values(state_dict[name]), tensor.device)
                 tensor.data = tensor.xp.array(values, dtype=tensor.dtype, copy=True)
 
-    def to(self, device: str) -> "Module":
-        """Move every parameter, gradient and buffer to ``device`` in place; returns self."""
+    def to(self, *args, device=None, dtype=None) -> "Module":
+        """Move every parameter, gradient and buffer to a device and/or convert the float ones
+        to a dtype, in place, as PyTorch's ``module.to(device)``, ``to(dtype)`` and
+        ``to(device, dtype)``; returns self."""
+        for arg in args:
+            if isinstance(arg, str) and arg.split(":")[0] in backend.DEVICES:
+                device = arg
+            else:
+                dtype = arg
+        if dtype is not None:
+            self.astype(dtype)
+        return self if device is None else self._to_device(str(device).split(":")[0])
+
+    def cpu(self) -> "Module":
+        return self.to("cpu")
+
+    def cuda(self) -> "Module":
+        return self.to("cuda")
+
+    def _to_device(self, device: str) -> "Module":
         backend.array_module(device)   # fails early and clearly for an unusable device
         for tensor in list(self.parameters()) + list(self.buffers()):
             tensor.data, tensor.device = backend.to_device(tensor.data, device), device

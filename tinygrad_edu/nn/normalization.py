@@ -79,7 +79,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     axes = (0,) + tuple(range(2, x.ndim))                  # every axis but the channels
     per_channel = (1, channels) + (1,) * (x.ndim - 2)       # (1, C, 1, ...) broadcasts over x
     if training:
-        count = x.size // max(channels, 1)                  # values averaged per channel
+        count = x.numel() // max(channels, 1)                 # values averaged per channel
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {x.shape}")

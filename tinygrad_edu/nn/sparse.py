@@ -38,7 +38,7 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
                          f"got {weight.shape}")
     indices = _as_index_tensor(indices, weight.device)
     rows = weight.shape[0]
-    if indices.size and (int(indices.data.min()) < 0 or int(indices.data.max()) >= rows):
+    if indices.numel() and (int(indices.data.min()) < 0 or int(indices.data.max()) >= rows):
         bad = indices.data[(indices.data < 0) | (indices.data >= rows)].ravel()[0]
         raise IndexError(f"embedding: index {int(bad)} is out of range for a table of "
                          f"{rows} rows (valid ids are 0..{rows - 1})")

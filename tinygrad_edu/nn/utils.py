@@ -37,7 +37,7 @@ def _with_grads(parameters) -> list:
 
 def _norm(tensor: Tensor, norm_type: float):
     """The ``norm_type``-norm of all entries of ``tensor``, as a 0-d array on its device."""
-    if tensor.size == 0:
+    if tensor.numel() == 0:
         return tensor.xp.zeros((), dtype=tensor.dtype)
     return tensor.xp.asarray(tensor.xp.linalg.norm(tensor.data.ravel(), ord=norm_type))
 

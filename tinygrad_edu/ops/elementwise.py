@@ -6,8 +6,10 @@ operation here deals with broadcasting in reverse.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, promote_types
 
 
 class Add(Function):
@@ -64,8 +66,8 @@ class Neg(Function):
 
 
 class PowScalar(Function):
-    """z = a ** p for a fixed number p;   dz/da = p · a^(p-1)  (and 0 for p = 0, where z = 1:
-    the formula would give 0 · a^-1, which is NaN at a = 0)."""
+    """z = a ** p for a fixed number p;   dz/da = p · a^(p-1), and 0 for p = 0 (where z = 1:
+    the formula would give 0 · a^-1, which is NaN at a = 0; PyTorch gives 0 too)."""
 
     def forward(self, a, exponent):
         self.exponent = exponent
@@ -80,7 +82,12 @@ class PowScalar(Function):
 
 
 class Pow(Function):
-    """z = a ** b for tensors;   dz/da = b · a^(b-1),  dz/db = a^b · ln a  (needs a > 0)."""
+    """z = a ** b for tensors;   dz/da = b · a^(b-1),  dz/db = a^b · ln a.
+
+    At the points where those formulas give 0 · inf = NaN, the limits are used, as PyTorch does:
+    dz/da = 0 where b = 0 (z is the constant 1), and dz/db = 0 where a = 0 and b >= 0
+    (z = 0^b stays 0, or 1 for b = 0). The selection is a ``where``, so the NaN of the branch
+    not taken never reaches the gradient."""
 
     saves_output = True
 
@@ -89,8 +96,12 @@ class Pow(Function):
 
     def backward(self, grad):
         a, b = self.inputs
-        grad_a = grad * b * a ** (b - 1) if a.requires_grad else None
-        grad_b = grad * self.output * a.log() if b.requires_grad else None
+        grad_a = grad_b = None
+        with np.errstate(divide="ignore", invalid="ignore"):   # in the branches not taken
+            if a.requires_grad:
+                grad_a = where(b == 0, 0.0, grad * b * a ** (b - 1))
+            if b.requires_grad:
+                grad_b = where((a == 0) & (b >= 0), 0.0, grad * self.output * a.log())
         return grad_a, grad_b
 
 
@@ -178,7 +189,11 @@ class Abs(Function):
 
 
 class Clip(Function):
-    """z = min(max(a, low), high);   dz/da = 1 where low <= a <= high, else 0."""
+    """z = min(max(a, low), high);   dz/da = 1 where low < a < high, else 0.
+
+    At the bounds themselves the gradient is 0, as in PyTorch's ``clamp`` with number bounds.
+    The mask selects with ``where`` rather than multiplying, so an infinite or NaN gradient
+    outside the range gives 0 there, not 0 · inf = NaN."""
 
     def forward(self, a, low, high):
         self.low, self.high = low, high
@@ -186,36 +201,37 @@ class Clip(Function):
 
     def backward(self, grad):
         (a,) = self.inputs
+        inside = None
         if self.low is not None:
-            grad = grad * (a >= self.low)
+            inside = a > self.low
         if self.high is not None:
-            grad = grad * (a <= self.high)
-        return grad
+            inside = (a < self.high) if inside is None else inside & (a < self.high)
+        return where(inside, grad, 0.0)
 
 
 class Maximum(Function):
     """z = max(a, b) elementwise;   dz/da = 1 where a > b, dz/db = 1 where b > a.
-    At a tie both inputs get half the gradient (as torch.maximum does)."""
+    At a tie both inputs get half the gradient (as torch.maximum does). The shares are chosen
+    with ``where``, so an infinite gradient is never multiplied by 0."""
+
+    takes_larger = True
 
     def forward(self, a, b):
-        return self.xp.maximum(a, b)
+        return self.xp.maximum(a, b) if self.takes_larger else self.xp.minimum(a, b)
 
     def backward(self, grad):
         a, b = self.inputs
-        share_a = (a > b).astype(grad.dtype) + (a == b).astype(grad.dtype) * 0.5
-        return grad * share_a, grad * (1 - share_a)
+        a_wins, b_wins = (a > b, b > a) if self.takes_larger else (a < b, b < a)
+        half = grad * 0.5
+        grad_a = where(a_wins, grad, where(b_wins, 0.0, half)) if a.requires_grad else None
+        grad_b = where(b_wins, grad, where(a_wins, 0.0, half)) if b.requires_grad else None
+        return grad_a, grad_b
 
 
-class Minimum(Function):
+class Minimum(Maximum):
     """z = min(a, b) elementwise;   the mirror image of Maximum, ties split in half."""
 
-    def forward(self, a, b):
-        return self.xp.minimum(a, b)
-
-    def backward(self, grad):
-        a, b = self.inputs
-        share_a = (a < b).astype(grad.dtype) + (a == b).astype(grad.dtype) * 0.5
-        return grad * share_a, grad * (1 - share_a)
+    takes_larger = False
 
 
 class Where(Function):
@@ -244,20 +260,29 @@ class Cast(Function):
 
 
 def maximum(a, b) -> Tensor:
-    a, b = _pair(a, b)
-    return Maximum.apply(a, b)
+    return Maximum.apply(*promoted(*_pair(a, b)))
 
 
 def minimum(a, b) -> Tensor:
-    a, b = _pair(a, b)
-    return Minimum.apply(a, b)
+    return Minimum.apply(*promoted(*_pair(a, b)))
+
+
+def promoted(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` cast to their common dtype by PyTorch's rules (``tensor.promote_types``);
+    the same tensors when they already agree, which is the common case and costs nothing."""
+    if a.data.dtype == b.data.dtype:
+        return a, b
+    dtype = promote_types(a, b)
+    return a.astype(dtype), b.astype(dtype)
 
 
 def where(condition, a, b) -> Tensor:
-    """``a`` where ``condition`` holds, else ``b`` (like ``np.where``); differentiable in a and b."""
+    """``a`` where ``condition`` holds, else ``b`` (like ``torch.where``); differentiable in a
+    and b. The result has the promoted dtype of a and b (a Python number is weak, as always)."""
     a, b = _pair(a, b)
+    a, b = promoted(a, b)
     condition = condition.data if isinstance(condition, Tensor) else a.xp.asarray(condition)
-    return Where.apply(a, b, condition=condition)
+    return Where.apply(a, b, condition=condition.astype(bool, copy=False))
 
 
 def _pair(a, b) -> tuple[Tensor, Tensor]:

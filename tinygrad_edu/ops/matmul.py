@@ -12,6 +12,8 @@ axis is removed from the result, exactly as ``np.matmul`` does.
 """
 from __future__ import annotations
 
+import math
+
 from ..autograd import Function, ShapeError
 from ..tensor import Tensor
 
@@ -30,15 +32,20 @@ class MatMul(Function):
         elif b.ndim == 2 and a.ndim > 2:
             # one matrix (a Linear weight) shared by a whole batch: a single product
             # (k, B·n) @ (B·n, m) instead of B small ones followed by a sum over the batch
-            grad_b = a.reshape(-1, a.shape[-1]).mT @ grad.reshape(-1, grad.shape[-1])
+            rows = math.prod(a.shape[:-1])   # not -1: ambiguous when a dim is empty
+            grad_b = a.reshape(rows, a.shape[-1]).mT @ grad.reshape(rows, grad.shape[-1])
         else:
             grad_b = a.mT @ grad
         return grad_a, grad_b
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
-    """``a @ b`` for 1-D, 2-D and batched N-D operands."""
+    """``a @ b`` for 1-D, 2-D and batched N-D operands. Both must have one dtype: PyTorch
+    refuses to multiply float32 by float64 matrices rather than convert one silently."""
     Function.check_devices("matmul", (a, b))
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"matmul: both operands need the same dtype, got {a.dtype} and {b.dtype}"
+                           f" (convert one with .to(dtype), .float() or .double())")
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both operands need at least one axis, got shapes "
                          f"{a.shape} and {b.shape}")

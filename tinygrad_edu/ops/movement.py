@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function, ShapeError, is_grad_enabled, sum_to
-from ..tensor import Tensor
+from ..tensor import Tensor, promote_dtypes
+from .elementwise import where
 
 
 def _shape_arg(shape: tuple) -> tuple:
@@ -22,9 +23,11 @@ def _shape_arg(shape: tuple) -> tuple:
 
 
 def _axis(axis: int, ndim: int, op: str) -> int:
-    """``axis`` counted from the front (-1 is the last of ``ndim`` axes); out of range: error."""
+    """``axis`` counted from the front (-1 is the last of ``ndim`` axes); out of range: an
+    IndexError, as PyTorch raises."""
     if not -ndim <= axis < ndim:
-        raise ValueError(f"{op}: axis {axis} is out of range for {ndim} dimensions")
+        raise IndexError(f"{op}: dim {axis} is out of range for {ndim} dimensions "
+                         f"(expected a dim in [{-ndim}, {ndim - 1}])")
     return axis % ndim
 
 
@@ -36,6 +39,16 @@ class Reshape(Function):
 
     def backward(self, grad):
         return grad.reshape(self.inputs[0].shape)
+
+
+class Copy(Function):
+    """z = a copy of a in a new array;   da = grad (``clone``: the same values, not shared)."""
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, grad):
+        return grad
 
 
 class Permute(Function):
@@ -150,7 +163,7 @@ def reshape(x: Tensor, shape: tuple) -> Tensor:
         return Reshape.apply(x, shape=shape)
     except ShapeError:
         raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                         f"({x.size} elements) into shape {shape}") from None
+                         f"({x.numel()} elements) into shape {shape}") from None
 
 
 def permute(x: Tensor, axes: tuple) -> Tensor:
@@ -160,40 +173,56 @@ def permute(x: Tensor, axes: tuple) -> Tensor:
     return x if axes == tuple(range(x.ndim)) else Permute.apply(x, axes=axes)
 
 
-def transpose(x: Tensor, axes: tuple) -> Tensor:
-    """``transpose()`` reverses the axes; ``transpose(i, j)`` swaps axes i and j (as in PyTorch);
-    a full permutation of more than two axes is applied as given (as in NumPy)."""
-    axes = _shape_arg(axes)
-    if not axes:
-        return permute(x, tuple(reversed(range(x.ndim))))
-    if len(axes) == 2:
-        order = list(range(x.ndim))
-        i, j = _axis(axes[0], x.ndim, "transpose"), _axis(axes[1], x.ndim, "transpose")
-        order[i], order[j] = order[j], order[i]
-        return permute(x, tuple(order))
-    return permute(x, axes)
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap dims ``dim0`` and ``dim1`` (as in PyTorch); a 0-d or 1-d tensor accepts 0 and -1."""
+    ndim = max(x.ndim, 1)
+    i, j = _axis(dim0, ndim, "transpose"), _axis(dim1, ndim, "transpose")
+    if x.ndim < 2:
+        return x
+    order = list(range(x.ndim))
+    order[i], order[j] = order[j], order[i]
+    return permute(x, tuple(order))
 
 
-def flatten(x: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
-    """Merge axes ``start_axis`` .. ``end_axis`` (inclusive) into one."""
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim`` .. ``end_dim`` (inclusive) into one."""
     if x.ndim == 0:
+        _axis(start_dim, 1, "flatten"), _axis(end_dim, 1, "flatten")
         return x.reshape(1)
-    start, end = _axis(start_axis, x.ndim, "flatten"), _axis(end_axis, x.ndim, "flatten")
+    start, end = _axis(start_dim, x.ndim, "flatten"), _axis(end_dim, x.ndim, "flatten")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"(tensor of shape {x.shape})")
     merged = math.prod(x.shape[start:end + 1])   # not -1: that is ambiguous for empty tensors
     return x.reshape(x.shape[:start] + (merged,) + x.shape[end + 1:])
 
 
-def squeeze(x: Tensor, axis=None) -> Tensor:
-    """Drop axes of length 1 (all of them, or the ones named; a named axis longer than 1 stays)."""
-    named = (axis,) if isinstance(axis, int) else axis
-    axes = range(x.ndim) if axis is None else [_axis(a, max(x.ndim, 1), "squeeze") for a in named]
-    return x.reshape(tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    """Drop dims of length 1 (all of them, or the ones named; a named dim longer than 1 stays,
+    as in PyTorch). Naming one dim twice is an error."""
+    named = (dim,) if isinstance(dim, int) else dim
+    dims = range(x.ndim) if dim is None else [_axis(d, max(x.ndim, 1), "squeeze") for d in named]
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"squeeze: dim {dim} names the same dim twice")
+    return x.reshape(tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
 
 
-def unsqueeze(x: Tensor, axis: int) -> Tensor:
-    """Insert an axis of length 1 at position ``axis`` (negative counts from the end)."""
-    axis = _axis(axis, x.ndim + 1, "unsqueeze")
-    return x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """Insert a dim of length 1 at position ``dim`` (negative counts from the end)."""
+    dim = _axis(dim, x.ndim + 1, "unsqueeze")
+    return x.reshape(x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def triangle(x: Tensor, diagonal: int, lower: bool) -> Tensor:
+    """``tril`` (``lower``) or ``triu``: the last two dims' lower or upper triangle, from
+    ``diagonal`` (0 the main one, positive above it), zeros elsewhere. It is ``where`` with a
+    constant mask, so the gradient passes inside the triangle and is 0 outside."""
+    if x.ndim < 2:
+        raise ValueError(f"{'tril' if lower else 'triu'}: needs at least 2 dims, got {x.shape}")
+    rows, cols = x.shape[-2:]
+    offset = x.xp.arange(cols)[None, :] - x.xp.arange(rows)[:, None]   # (rows, cols) j - i
+    keep = offset <= diagonal if lower else offset >= diagonal
+    return where(Tensor._make(keep, x.device), x, 0)
 
 
 def expand(x: Tensor, shape: tuple) -> Tensor:
@@ -232,6 +261,8 @@ def _index_on(index, x: Tensor):
     if isinstance(index, Tensor):
         Function.check_devices("getitem", (x, index))
         return index.data
+    if isinstance(index, list) and not index:   # x[[]]: no rows, as in PyTorch
+        return x.xp.zeros(0, dtype=np.int64)
     if isinstance(index, list) or backend.is_array(index):
         return x.xp.asarray(index)
     return index
@@ -245,23 +276,37 @@ def getitem(x: Tensor, index) -> Tensor:
         raise IndexError(f"getitem: {error} (tensor of shape {x.shape})") from None
 
 
-def cat(tensors, axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (all other lengths must agree)."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("cat: expected a non-empty list of tensors")
+def cat(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Join tensors along an existing dim (all other lengths must agree); ``axis`` is an alias.
+    The tensors meet in their promoted dtype, as in any binary operation."""
+    tensors = _promoted_all(tensors, "cat")
     if tensors[0].ndim == 0:
-        raise ShapeError("cat: zero-dimensional tensors have no axis to join along; use stack")
-    return Cat.apply(*tensors, axis=_axis(axis, tensors[0].ndim, "cat"))
+        raise ShapeError("cat: zero-dimensional tensors have no dim to join along; use stack")
+    dim = dim if axis is None else axis
+    return Cat.apply(*tensors, axis=_axis(dim, tensors[0].ndim, "cat"))
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack: expected a non-empty list of tensors")
+def stack(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
+    """Join same-shaped tensors along a new dim; ``axis`` is an alias."""
+    tensors = _promoted_all(tensors, "stack")
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ShapeError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
-    axis = _axis(axis, tensors[0].ndim + 1, "stack")
-    return cat([t.unsqueeze(axis) for t in tensors], axis=axis)
+    dim = _axis(dim if axis is None else axis, tensors[0].ndim + 1, "stack")
+    return cat([t.unsqueeze(dim) for t in tensors], dim=dim)
+
+
+def _promoted_all(tensors, op: str) -> list:
+    """A non-empty list of Tensors, all in their common (promoted) dtype."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got a single Tensor")
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty list of tensors")
+    if any(not isinstance(t, Tensor) for t in tensors):
+        raise TypeError(f"{op}: expected tensors, got "
+                        f"{[type(t).__name__ for t in tensors if not isinstance(t, Tensor)][0]}")
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = promote_dtypes(dtype, t.dtype)
+    return [t.astype(dtype) for t in tensors]

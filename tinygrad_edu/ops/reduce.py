@@ -1,12 +1,26 @@
 """Reductions (sum, max, min and what is composed from them) and the softmax family.
 
-``axis`` is None (all axes), an int or a tuple of ints, negative counting from the end;
-``keepdims=True`` keeps each reduced axis with length 1, as in NumPy.
+``dim`` is None (all dims), an int or a tuple of ints, negative counting from the end;
+``keepdim=True`` keeps each reduced dim with length 1, as in PyTorch. (The Tensor methods also
+accept NumPy's spellings ``axis=`` and ``keepdims=``, as PyTorch does; the functions here take the
+resolved values positionally.)
+
+``max``/``min`` have two meanings, as in PyTorch: over everything (or several dims, ``amax``) they
+give the extreme value, and the gradient is split evenly between ties; along one dim they give a
+named pair ``(values, indices)``, and the gradient goes to the element the index names.
 """
 from __future__ import annotations
 
+import math
+from collections import namedtuple
+
 from ..autograd import Function
 from ..tensor import Tensor
+from .elementwise import where
+
+# The pairs ``x.max(dim)`` and ``x.min(dim)`` return (``torch.return_types.max`` in PyTorch).
+max_values_indices = namedtuple("max", ["values", "indices"])
+min_values_indices = namedtuple("min", ["values", "indices"])
 
 
 def _axes(axis, ndim: int) -> tuple:
@@ -17,12 +31,13 @@ def _axes(axis, ndim: int) -> tuple:
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     for a in axes:
         if not -max(ndim, 1) <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+            raise IndexError(f"dim {a} is out of range for a tensor with {ndim} dimensions "
+                             f"(expected a dim in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])")
     if ndim == 0:
         return ()
     axes = tuple(sorted(a % ndim for a in axes))
     if len(set(axes)) != len(axes):
-        raise ValueError(f"axis {axis} names the same axis twice")
+        raise ValueError(f"dim {axis} names the same dim twice")
     return axes
 
 
@@ -56,8 +71,9 @@ class Max(Function):
 
     def forward(self, a, axis, keepdims):
         self.axes = _axes(axis, a.ndim)
-        if a.size == 0:
-            raise ValueError(f"{self.reduce_name} of an empty tensor of shape {a.shape}")
+        if any(a.shape[i] == 0 for i in self.axes) or (a.ndim == 0 and a.size == 0):
+            raise IndexError(f"{self.reduce_name}: cannot reduce dims {self.axes} of length 0 "
+                             f"(tensor of shape {a.shape}); the extreme of nothing is undefined")
         return getattr(a, self.reduce_name)(axis=self.axes, keepdims=keepdims)
 
     def backward(self, grad):
@@ -73,6 +89,44 @@ class Min(Max):
     reduce_name = "min"
 
 
+def along(x: Tensor, dim: int, keepdim: bool, largest: bool):
+    """``x.max(dim)`` (``largest``) or ``x.min(dim)``: the named pair (values, indices).
+
+    The index is the first extreme along ``dim`` (NaN counts as the extreme, as in PyTorch);
+    the values are picked with a one-hot mask, ``Σ where(i == index, x, 0)`` along ``dim``, so the
+    gradient goes to the picked element alone and is itself differentiable."""
+    pair = max_values_indices if largest else min_values_indices
+    (d,) = _axes(dim, x.ndim) or (None,)
+    if d is None:   # a 0-d tensor: its own extreme, at index 0
+        return pair(x, Tensor._make(x.xp.zeros((), dtype="int64"), x.device))
+    if x.shape[d] == 0:
+        raise IndexError(f"{pair.__name__}: dim {dim} has length 0 (tensor of shape {x.shape}), "
+                         f"so it has no extreme element")
+    find = x.xp.argmax if largest else x.xp.argmin
+    index = find(x.data, axis=d, keepdims=True)                          # (kept shape)
+    positions = x.xp.arange(x.shape[d]).reshape((-1,) + (1,) * (x.ndim - d - 1))
+    picked = Tensor._make(positions == index, x.device)                  # (x.shape) one-hot
+    values = where(picked, x, 0).sum(axis=d, keepdims=keepdim)
+    indices = Tensor._make(index if keepdim else index.squeeze(d), x.device)
+    return pair(values, indices)
+
+
+def arg_extreme(x: Tensor, dim, keepdim: bool, largest: bool) -> Tensor:
+    """The int64 index of the first maximum (or minimum) along ``dim``; over all elements of the
+    flattened tensor for ``dim=None``. No gradient: an index is not differentiable."""
+    find = x.xp.argmax if largest else x.xp.argmin
+    (d,) = _axes(dim, x.ndim) if dim is not None and x.ndim else (dim,)
+    if (d is None and x.numel() == 0) or (d is not None and x.ndim and x.shape[d] == 0):
+        raise IndexError(f"arg{'max' if largest else 'min'}: the tensor of shape {x.shape} has "
+                         f"no element along dim {dim}, so no extreme element")
+    if d is None:
+        index = find(x.data.reshape(-1))
+        return Tensor._make(index.reshape((1,) * x.ndim) if keepdim else index, x.device)
+    if x.ndim == 0:
+        return Tensor._make(x.xp.zeros((), dtype="int64"), x.device)
+    return Tensor._make(find(x.data, axis=d, keepdims=keepdim), x.device)
+
+
 def mean(x: Tensor, axis=None, keepdims=False) -> Tensor:
     """Σ x / n, with n the number of elements reduced."""
     count = 1
@@ -81,22 +135,26 @@ def mean(x: Tensor, axis=None, keepdims=False) -> Tensor:
     return x.sum(axis=axis, keepdims=keepdims) / count
 
 
-def var(x: Tensor, axis=None, keepdims=False, ddof=0) -> Tensor:
-    """Σ (x - mean)² / (n - ddof). ``ddof=0`` (NumPy's default) is the population variance;
-    ``ddof=1`` is the unbiased estimate (``torch.var``'s default)."""
-    count = 1
-    for a in _axes(axis, x.ndim):
-        count *= x.shape[a]
+def var(x: Tensor, axis=None, keepdims=False, correction=1) -> Tensor:
+    """Σ (x - mean)² / max(n - correction, 0), with n the number of elements reduced.
+
+    ``correction=1`` (the default, as in PyTorch) is Bessel's unbiased estimate; ``correction=0``
+    is the population variance (NumPy's default). With no degrees of freedom left the divisor is
+    0, so the result is inf (or nan for 0/0), as in PyTorch, never a negative number."""
+    count = math.prod(x.shape[a] for a in _axes(axis, x.ndim))
     centered = x - x.mean(axis=axis, keepdims=True)
-    return (centered * centered).sum(axis=axis, keepdims=keepdims) / (count - ddof)
+    return (centered * centered).sum(axis=axis, keepdims=keepdims) / max(count - correction, 0)
 
 
 def logsumexp(x: Tensor, axis=None, keepdims=False) -> Tensor:
     """log Σ e^x, computed as m + log Σ e^(x - m) with m = max x, so that no e^x overflows.
 
     m is taken as a constant: the result does not depend on the choice of m, so no gradient
-    flows through it. The gradient that remains is softmax(x)."""
+    flows through it. The gradient that remains is softmax(x). An empty sum is 0, so the
+    logsumexp of an empty dim is log 0 = -inf (as in PyTorch)."""
     axes = _axes(axis, x.ndim)
+    if any(x.shape[a] == 0 for a in axes):
+        return x.sum(axis=axes, keepdims=keepdims) - float("inf")
     peak = x.data.max(axis=axes, keepdims=True)
     shift = Tensor._make(x.xp.where(x.xp.isfinite(peak), peak, 0), x.device)   # -inf rows: 0
     out = (x - shift).exp().sum(axis=axes, keepdims=True).log() + shift      # (kept shape)
@@ -114,6 +172,8 @@ class Softmax(Function):
 
     def forward(self, a, axis):
         self.axis = _axes(axis, a.ndim)
+        if a.size == 0:
+            return a.copy()
         exps = self.xp.exp(a - a.max(axis=self.axis, keepdims=True))
         return exps / exps.sum(axis=self.axis, keepdims=True)
 
@@ -131,6 +191,8 @@ class LogSoftmax(Function):
 
     def forward(self, a, axis):
         self.axis = _axes(axis, a.ndim)
+        if a.size == 0:
+            return a.copy()
         shifted = a - a.max(axis=self.axis, keepdims=True)
         return shifted - self.xp.log(self.xp.exp(shifted).sum(axis=self.axis, keepdims=True))
 
