@@ -40,7 +40,10 @@ def _float(x: Tensor) -> Tensor:
 
 def _operands(x: Tensor, other) -> tuple[Tensor, Tensor]:
     """``x`` and ``other`` (lifted to a Tensor) in their common dtype (``promote_types``)."""
-    return elementwise.promoted(x, x._lift(other))
+    other = x._lift(other)
+    if x.data.dtype == other.data.dtype:   # the common case, checked first: it costs nothing
+        return x, other
+    return elementwise.promoted(x, other)
 
 
 def _dtype(dtype):
