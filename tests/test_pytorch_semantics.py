@@ -273,6 +273,9 @@ def test_methods_that_pytorch_code_calls():
     assert x.unsqueeze(dim=1).squeeze(dim=1).shape == (2, 3) and x.transpose(1, 0).shape == (3, 2)
     assert x.squeeze((0, 1)).shape == (2, 3) and tg.ones(1, 2, 1).squeeze((0, 2)).shape == (2,)
     assert x.is_floating_point() and not x.long().is_floating_point()
+    assert tg.nn.functional.softmax(x, dim=None).tolist() == x.softmax(-1).tolist()
+    with pytest.raises(TypeError, match="amax"):
+        x.max(dim=(0, 1))
 
 
 def test_nan_inputs_behave_as_documented():

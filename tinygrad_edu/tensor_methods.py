@@ -33,6 +33,12 @@ def _dim(dim, axis, keepdim=False, keepdims=None, op="reduce"):
     return dim, keepdim if keepdims is None else keepdims
 
 
+def _softmax_dim(dim, axis) -> int:
+    """The dim of softmax/log_softmax: ``dim`` or its alias ``axis``; None means the last dim."""
+    dim = dim if axis is None else axis
+    return -1 if dim is None else dim
+
+
 def _float(x: Tensor) -> Tensor:
     """``x``, or an integer/bool ``x`` as float32: what PyTorch computes exp, log, sqrt... in."""
     return x if x.data.dtype.kind in _FLOAT_KINDS else x.astype(DEFAULT_DTYPE)
@@ -304,12 +310,13 @@ class TensorMethods:
         return reduce.arg_extreme(self, dim, keepdim, largest=False)
 
     def softmax(self, dim=-1, dtype=None, *, axis=None):
-        dim = dim if axis is None else axis
+        """e^x / Σ e^x along ``dim`` (the last dim when None; see ops/reduce.py::Softmax)."""
+        dim = _softmax_dim(dim, axis)
         x = _float(self if dtype is None else self.astype(dtype))
         return reduce.Softmax.apply(x, axis=dim)
 
     def log_softmax(self, dim=-1, dtype=None, *, axis=None):
-        dim = dim if axis is None else axis
+        dim = _softmax_dim(dim, axis)
         x = _float(self if dtype is None else self.astype(dtype))
         return reduce.LogSoftmax.apply(x, axis=dim)
 

@@ -96,6 +96,9 @@ def along(x: Tensor, dim: int, keepdim: bool, largest: bool):
     the values are picked with a one-hot mask, ``Σ where(i == index, x, 0)`` along ``dim``, so the
     gradient goes to the picked element alone and is itself differentiable."""
     pair = max_values_indices if largest else min_values_indices
+    if not isinstance(dim, int):
+        raise TypeError(f"{pair.__name__}: dim must be one int, got {dim!r} (for the extreme over "
+                        f"several dims use a{pair.__name__}, which gives the values only)")
     (d,) = _axes(dim, x.ndim) or (None,)
     if d is None:   # a 0-d tensor: its own extreme, at index 0
         return pair(x, Tensor._make(x.xp.zeros((), dtype="int64"), x.device))
