@@ -274,6 +274,9 @@ def test_methods_that_pytorch_code_calls():
     assert x.squeeze((0, 1)).shape == (2, 3) and tg.ones(1, 2, 1).squeeze((0, 2)).shape == (2,)
     assert x.is_floating_point() and not x.long().is_floating_point()
     assert tg.nn.functional.softmax(x, dim=None).tolist() == x.softmax(-1).tolist()
+    causal = tg.triu(tg.ones(3, 3, dtype=tg.bool), diagonal=1)   # an attention mask
+    assert causal.dtype == np.bool_ and causal.sum().item() == 3
+    assert tg.tril(tg.arange(4).reshape(2, 2)).dtype == np.int64
     with pytest.raises(TypeError, match="amax"):
         x.max(dim=(0, 1))
 

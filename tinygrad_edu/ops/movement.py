@@ -222,7 +222,8 @@ def triangle(x: Tensor, diagonal: int, lower: bool) -> Tensor:
     rows, cols = x.shape[-2:]
     offset = x.xp.arange(cols)[None, :] - x.xp.arange(rows)[:, None]   # (rows, cols) j - i
     keep = offset <= diagonal if lower else offset >= diagonal
-    return where(Tensor._make(keep, x.device), x, 0)
+    zero = Tensor._make(x.xp.zeros((), dtype=x.dtype), x.device)   # keeps x's dtype, bool too
+    return where(Tensor._make(keep, x.device), x, zero)
 
 
 def expand(x: Tensor, shape: tuple) -> Tensor:
