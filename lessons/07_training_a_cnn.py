@@ -43,6 +43,10 @@ from tinygrad_edu.models import CNN
 from tinygrad_edu.train import build_model, evaluate, fit, load_checkpoint, plot_history
 
 EPOCHS = 8
+# Images of 8x8 are so small that the readable NumPy convolution is faster here than the
+# compiled Numba kernels (which also pay seconds of compilation on their first run); lesson 18
+# measures both. The choice changes results only by rounding.
+tg.kernels.set_default("numpy")
 tg.manual_seed(0)
 (train_images, train_labels), (test_images, test_labels) = load_digits()
 print(f"training images {train_images.shape}, test images {test_images.shape}")
