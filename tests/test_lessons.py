@@ -181,9 +181,18 @@ def test_lesson_runs_as_a_notebook(lesson, tmp_path, monkeypatch):
 
 # --- the lessons themselves ------------------------------------------------------------------------
 
+@pytest.fixture(scope="module")
+def compiled_kernels():
+    """Compile the Numba kernels once, into their on-disk cache, before any lesson is timed: a
+    fresh checkout pays about a minute of compilation once, which is not a lesson's running time."""
+    import tinygrad_edu as tg
+
+    return tg.kernels.warmup()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS, ids=LESSON_IDS)
-def test_lesson_runs_and_its_check_passes_with_the_reference(lesson, tmp_path):
+def test_lesson_runs_and_its_check_passes_with_the_reference(lesson, tmp_path, compiled_kernels):
     # A scratch working directory, so a lesson that saves plots leaves nothing in the repository.
     result = _run([lesson], tmp_path)
     assert result.returncode == 0, _report(result)
