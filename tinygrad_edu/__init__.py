@@ -19,6 +19,7 @@ from . import kernels
 from . import viz
 from . import data
 from .serialization import CheckpointError, load, save
+from . import distributed
 from . import nn
 from . import optim
 from . import models
