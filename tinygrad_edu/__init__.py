@@ -22,6 +22,7 @@ from .serialization import CheckpointError, load, save
 from . import distributed
 from . import amp
 from .amp import autocast
+from . import explain
 from . import nn
 from . import optim
 from . import models
