@@ -132,3 +132,44 @@ def test_gradient_flow_records_norms_and_plots(tmp_path, rng):
     assert len(gradient_norms(model, weights_only=False)) == 4
     path = flow.plot(tmp_path / "flow.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def write_checkpoint(path, name, config, model, vocab=None):
+    from tinygrad_edu.train.checkpoint import make_checkpoint, rng_state, save_checkpoint
+    optimizer = tg.optim.SGD(model.parameters(), lr=0.1)
+    meta = {"model_name": name, "model_config": config, "vocab": vocab,
+            "settings": {"data": "digits"} if vocab is None else None}
+    save_checkpoint(path, make_checkpoint(model, optimizer, None, {"step": 0}, rng_state(), [],
+                                          meta))
+    return str(path)
+
+
+def test_explain_command_writes_digit_and_attention_pictures(tmp_path, capsys):
+    from tinygrad_edu.cli import main
+    from tinygrad_edu.data import CharVocab
+    config = {"sizes": [64, 16, 10], "activation": "relu"}
+    mlp = write_checkpoint(tmp_path / "mlp.npz", "mlp", config, tg.models.MLP(**config))
+    assert main(["explain", mlp, "--examples", "2", "--steps", "8"]) == 0
+    for name in ("explain_correct.png", "explain_misclassified.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    vocab = CharVocab.ascii()
+    config = {"vocab_size": len(vocab), "block_size": 16, "n_layer": 1, "n_head": 2, "n_embd": 8}
+    gpt = write_checkpoint(tmp_path / "gpt.npz", "gpt", config, tg.models.GPT(**config),
+                           vocab.to_array())
+    assert main(["explain", gpt, "--prompt", "hello", "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "attention.png").read_bytes()[:4] == b"\x89PNG"
+    assert "attention.png" in capsys.readouterr().out
+
+
+def test_explain_command_user_errors(tmp_path, capsys):
+    from tinygrad_edu.cli import main
+    from tinygrad_edu.data import CharVocab
+    vocab = CharVocab.ascii()
+    config = {"vocab_size": len(vocab), "embed_dim": 4, "hidden_size": 4}
+    rnn = write_checkpoint(tmp_path / "rnn.npz", "rnn", config, tg.models.CharRNN(**config),
+                           vocab.to_array())
+    assert main(["explain", rnn]) == 2
+    assert "'rnn' model" in capsys.readouterr().err
+    assert main(["explain", str(tmp_path / "missing.npz")]) == 2
+    assert main(["explain", rnn, "--steps", "0"]) == 2
+    assert "--steps must be at least 1" in capsys.readouterr().err

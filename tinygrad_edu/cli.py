@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run only the checks whose name contains SUBSTRING")
     check.add_argument("--list", action="store_true", help="list the checks without running them")
     add_threads_option(check)
+    from tinygrad_edu.explain_command import add_explain_parser
+    add_explain_parser(commands)
     return parser
 
 
@@ -208,7 +210,9 @@ def main(argv=None) -> int:
     from tinygrad_edu.data import DataNotFoundError, IDXError
     from tinygrad_edu.serialization import CheckpointError
     from tinygrad_edu.train.checkpoint import SettingsError
-    run = {"train": run_train, "sample": run_sample, "gradcheck": run_gradcheck}[args.command]
+    from tinygrad_edu.explain_command import run_explain
+    run = {"train": run_train, "sample": run_sample, "gradcheck": run_gradcheck,
+           "explain": run_explain}[args.command]
     try:
         return run(args)
     except KeyboardInterrupt:   # outside the training loop, which handles it itself
