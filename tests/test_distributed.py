@@ -113,3 +113,14 @@ def test_buckets_respect_the_cap_and_reverse_order():
     buckets = make_buckets(params, cap_bytes=100)
     assert [[p.numel() for p in bucket] for bucket in buckets] == [[5], [5], [100], [10]]
     assert [len(b) for b in make_buckets(params[:3], cap_bytes=1 << 20)] == [3]
+
+
+def test_after_backward_runs_once_the_gradients_are_in():
+    from tinygrad_edu.ops.after_backward import after_backward
+    w = tg.Tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    out = after_backward((w * w).sum(), lambda: seen.append(w.grad.tolist()))
+    (out * 3).backward()
+    assert seen == [[6.0, 12.0]] and w.grad.tolist() == [6.0, 12.0]
+    with pytest.raises(RuntimeError, match="after_backward: second derivatives"):
+        after_backward((w * w).sum(), lambda: None).backward(create_graph=True)

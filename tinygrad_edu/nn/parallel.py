@@ -21,9 +21,9 @@ whole batch (up to rounding). Two things make that so, and this wrapper does bot
    in which backward finishes them.
 
 How "after backward" is found without hooks in the engine: the wrapper's output is an identity
-step (:class:`AverageGradientsAfterBackward`) placed after the model's output. Backward meets it
-first; it runs the model's own backward from there, then averages the gradients, and passes
-nothing further down. So ``loss.backward()`` returns with the averaged gradients already in
+step placed after the model's output (tinygrad_edu/ops/after_backward.py::AfterBackward).
+Backward meets it first; it runs the model's own backward from there, then averages the
+gradients, and passes nothing further down. So ``loss.backward()`` returns with the averaged gradients already in
 ``.grad`` and the optimizer step needs no change. (A consequence: only first derivatives; and a
 backward through two outputs of the model reduces twice, which costs time but is still right,
 since averaging gradients that are already equal changes nothing.)
@@ -38,23 +38,10 @@ import contextlib
 import numpy as np
 
 from .. import backend
-from ..autograd import Function, is_grad_enabled
+from ..autograd import is_grad_enabled
+from ..ops.after_backward import after_backward
 from ..tensor import Tensor
 from .module import Module
-
-
-class AverageGradientsAfterBackward(Function):
-    """Forward: the identity. Backward: the wrapped model's backward, then the gradient average."""
-
-    def forward(self, out, ddp):
-        self.ddp = ddp
-        return out
-
-    def backward(self, grad):
-        self.inputs[0].backward(grad)    # the model's graph, down to the parameters' .grad
-        if self.ddp.require_backward_grad_sync:
-            self.ddp.average_gradients()
-        return None                     # nothing left to send further down
 
 
 class DistributedDataParallel(Module):
@@ -95,8 +82,12 @@ class DistributedDataParallel(Module):
 
     def _synchronised(self, out):
         if isinstance(out, Tensor) and out.requires_grad and is_grad_enabled():
-            return AverageGradientsAfterBackward.apply(out, ddp=self)
+            return after_backward(out, self._after_backward)
         return out
+
+    def _after_backward(self) -> None:
+        if self.require_backward_grad_sync:
+            self.average_gradients()
 
     @contextlib.contextmanager
     def no_sync(self):
