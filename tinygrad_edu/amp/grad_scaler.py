@@ -67,8 +67,10 @@ class GradScaler:
         """``outputs`` times S: a Tensor, or a list/tuple of them."""
         if not self._enabled:
             return outputs
-        if isinstance(outputs, Tensor):
-            return outputs * self._scale
+        if isinstance(outputs, Tensor):   # S as a float32 tensor: a float16 loss becomes float32,
+            wide = np.result_type(outputs.dtype, np.float32)   # where S·loss cannot overflow
+            return outputs * Tensor._make(outputs.xp.asarray(self._scale, dtype=wide),
+                                          outputs.device)
         if isinstance(outputs, (list, tuple)):
             return type(outputs)(self.scale(out) for out in outputs)
         raise TypeError(f"GradScaler.scale: expected a Tensor or a list of Tensors, got "
