@@ -124,3 +124,16 @@ def test_after_backward_runs_once_the_gradients_are_in():
     assert seen == [[6.0, 12.0]] and w.grad.tolist() == [6.0, 12.0]
     with pytest.raises(RuntimeError, match="after_backward: second derivatives"):
         after_backward((w * w).sum(), lambda: None).backward(create_graph=True)
+
+
+@pytest.mark.slow
+@needs_mpi
+def test_distributed_benchmark_runs_and_counts_the_gradient_bytes():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "benchmarks.distributed", "--steps", "1",
+                           "--warmup", "0", "--only", "W1"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    parameters = 784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10
+    rows = [line for line in done.stdout.splitlines() if line.startswith("W1")]
+    assert len(rows) == 2 and all(f"{4 * parameters:,d}" in row for row in rows), done.stdout
