@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--distributed", action="store_true",
                        help="data-parallel over the processes of 'mpirun -n N' (needs the "
-                            "distributed extra; see tinygrad_edu/distributed/training.py)")
+                            "distributed extra; see tinygrad_edu/train/distributed.py)")
 
     sample = commands.add_parser(
         "sample", help="generate text with a trained rnn or gpt checkpoint",
@@ -158,7 +158,7 @@ def run_train(args) -> int:
              "seed": args.seed, "time_limit": args.time_limit,
              "sample_length": args.sample_length}
     if args.distributed:
-        from tinygrad_edu.distributed.training import train_distributed as train_model
+        from tinygrad_edu.train.distributed import train_distributed as train_model
     result, lines = train_model(args.model, given, device=args.device, out_dir=args.out,
                                 resume=args.resume, progress=not args.no_progress)
     if lines:   # a distributed run reports on rank 0 only

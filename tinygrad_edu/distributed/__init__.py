@@ -8,12 +8,11 @@ Reading order:
                         bytes each process has handed to MPI.
 - ``ring.py``           :func:`ring_all_reduce`, the all-reduce written out on point-to-point
                         sends and receives, to see how it works and what it costs.
-- ``training.py``       ``tinygrad-edu train MODEL --distributed``: a ready-made recipe split
-                        across the processes.
 
 The wrapper that keeps every copy of a model in step is ``tinygrad_edu.nn.parallel
 .DistributedDataParallel``; the sampler that gives each process its share of a dataset is
-``tinygrad_edu.data.DistributedSampler``.
+``tinygrad_edu.data.DistributedSampler``; ``tinygrad-edu train MODEL --distributed`` is set up
+in ``tinygrad_edu/train/distributed.py``.
 
 MPI comes from the optional extra (``pip install -e ".[distributed]"``: mpi4py and an MPI
 library); start N processes with ``mpirun -n N python script.py``. Nothing here imports mpi4py

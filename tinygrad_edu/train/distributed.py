@@ -1,6 +1,6 @@
 """``mpirun -n N tinygrad-edu train MODEL --distributed``: a ready-made recipe split over N ranks.
 
-Every rank builds the same recipe with the same seed (tinygrad_edu/train/recipes.py), so every
+Every rank builds the same recipe with the same seed (recipes.py), so every
 rank draws the same global batch of step s, with the same augmentation noise. Rank r then keeps
 only its slice of that batch, rows r·B/N .. (r+1)·B/N, and the model is wrapped in
 ``DistributedDataParallel``, which averages the gradients. The run is therefore the
@@ -24,13 +24,13 @@ import io
 from pathlib import Path
 
 from .. import backend
+from ..distributed import process_group as dist
 from ..nn.parallel import DistributedDataParallel
-from ..train.checkpoint import TEXT_MODELS, SettingsError, history_path, load_checkpoint
-from ..train.images import finish_images, prepare_images
-from ..train.loop import fit
-from ..train.recipes import resolve_settings
-from ..train.text import finish_text, prepare_text
-from . import process_group as dist
+from .checkpoint import TEXT_MODELS, SettingsError, history_path, load_checkpoint
+from .images import finish_images, prepare_images
+from .loop import fit
+from .recipes import resolve_settings
+from .text import finish_text, prepare_text
 
 
 class CheckpointableDDP(DistributedDataParallel):
