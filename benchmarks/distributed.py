@@ -107,7 +107,8 @@ def launch(ranks: int, workload: str, steps: int, warmup: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.distributed",
-                                     description="Data-parallel step time and traffic, 1 vs 2 ranks.")
+                                     description="Data-parallel step time and traffic, "
+                                                 "1 vs 2 ranks.")
     parser.add_argument("--steps", type=int, default=30, help="timed steps per run")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first")
     parser.add_argument("--only", default="W1,W2", help="workloads, comma-separated")

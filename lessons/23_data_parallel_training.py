@@ -25,7 +25,8 @@
 # `tinygrad_edu/distributed/ring.py::ring_all_reduce`,
 # `tinygrad_edu/nn/parallel.py::DistributedDataParallel`,
 # `tinygrad_edu/data/distributed_sampler.py::DistributedSampler`, and for the command
-# `mpirun -n 2 tinygrad-edu train mlp --distributed`: `tinygrad_edu/train/distributed.py::train_distributed`.
+# `mpirun -n 2 tinygrad-edu train mlp --distributed`:
+# `tinygrad_edu/train/distributed.py::train_distributed`.
 
 # %%
 from _exercises import run_check_if_asked

@@ -22,8 +22,9 @@
 # Run it:  python lessons/24_mixed_precision.py
 # Check the exercises at the end:  python lessons/24_mixed_precision.py --check
 #
-# Read along: `tinygrad_edu/amp/autocast.py::autocast`, `tinygrad_edu/amp/autocast.py::low_precision`
-# (float16 storage, float32 accumulation), `tinygrad_edu/amp/grad_scaler.py::GradScaler`.
+# Read along: `tinygrad_edu/amp/autocast.py::autocast`,
+# `tinygrad_edu/amp/autocast.py::low_precision` (float16 storage, float32 accumulation),
+# `tinygrad_edu/amp/grad_scaler.py::GradScaler`.
 
 # %%
 from _exercises import run_check_if_asked
@@ -250,7 +251,8 @@ def check(solution=None):
     tiny = float(np.finfo(np.float16).tiny)
     for gradient in (1e-9, 3e-7, 6.1e-5, 1e-3, -2e-8):
         s = solution.exercise_smallest_scale(gradient)
-        assert s >= 1 and np.log2(s) == int(np.log2(s)), f"smallest_scale({gradient}) = {s} is not a power of two"
+        assert s >= 1 and np.log2(s) == int(np.log2(s)), \
+            f"smallest_scale({gradient}) = {s} is not a power of two"
         assert abs(gradient) * s >= tiny and (s == 1 or abs(gradient) * s / 2 < tiny), (
             f"smallest_scale({gradient}) = {s}: the scaled gradient must reach float16's smallest "
             f"normal number 2**-14 = {tiny}, with the smallest such power of two")

@@ -1,4 +1,4 @@
-"""Data-parallel training on MPI, with PyTorch's names (``import tinygrad_edu.distributed as dist``).
+"""Data-parallel training on MPI, with PyTorch's names: ``import tinygrad_edu.distributed as dist``.
 
 Reading order:
 

@@ -24,7 +24,7 @@ from ..tensor import Tensor
 
 
 def ring_all_reduce(tensor: Tensor) -> None:
-    """Sum ``tensor`` over all ranks in place, like ``all_reduce(tensor)``, by the ring algorithm."""
+    """Sum ``tensor`` over all ranks in place, as ``all_reduce(tensor)`` does, around a ring."""
     comm = _comm("ring_all_reduce")
     rank, size = comm.Get_rank(), comm.Get_size()
     buffer = _host_buffer(tensor, "ring_all_reduce")

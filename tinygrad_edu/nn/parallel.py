@@ -23,8 +23,8 @@ whole batch (up to rounding). Two things make that so, and this wrapper does bot
 How "after backward" is found without hooks in the engine: the wrapper's output is an identity
 step placed after the model's output (tinygrad_edu/ops/after_backward.py::AfterBackward).
 Backward meets it first; it runs the model's own backward from there, then averages the
-gradients, and passes nothing further down. So ``loss.backward()`` returns with the averaged gradients already in
-``.grad`` and the optimizer step needs no change. (A consequence: only first derivatives; and a
+gradients, and passes nothing further down. So ``loss.backward()`` returns with the averaged
+gradients already in ``.grad`` and the optimizer step needs no change. (A consequence: only first derivatives; and a
 backward through two outputs of the model reduces twice, which costs time but is still right,
 since averaging gradients that are already equal changes nothing.)
 
@@ -105,7 +105,6 @@ class DistributedDataParallel(Module):
         have one), so afterwards every parameter has a gradient."""
         from .. import distributed as dist
         for bucket in self.buckets:
-            first = bucket[0]
             flat = np.concatenate([backend.asnumpy(p.grad.data).reshape(-1) if p.grad is not None
                                    else np.zeros(p.numel(), dtype=p.dtype) for p in bucket])
             flat = Tensor._make(flat, "cpu")                   # (bucket elements,)
@@ -114,7 +113,7 @@ class DistributedDataParallel(Module):
             offset = 0
             for p in bucket:
                 piece = flat.data[offset:offset + p.numel()].reshape(p.shape)
-                p.grad = Tensor._make(first.xp.asarray(piece), p.device)
+                p.grad = Tensor._make(p.xp.asarray(piece), p.device)   # on the CPU: a view
                 offset += p.numel()
 
     def extra_repr(self) -> str:
