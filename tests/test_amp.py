@@ -169,3 +169,28 @@ def test_grad_scaler_unscale_twice_and_disabled_and_state():
     assert off.scale(loss) is loss and off.get_scale() == 1.0 and off.state_dict() == {}
     with pytest.raises(ValueError, match="GradScaler.*backoff_factor"):
         GradScaler(backoff_factor=1.5)
+
+
+def test_gpt_under_autocast_stays_close_to_float32():
+    tg.manual_seed(0)
+    gpt = tg.models.GPT(vocab_size=20, block_size=16, n_layer=2, n_head=2, n_embd=32)
+    idx = tg.Tensor(np.random.default_rng(0).integers(0, 20, (4, 16)))
+    _, reference = gpt(idx, idx)
+    reference.backward()
+    expected = gpt.wte.weight.grad.numpy()
+
+    def scaled_gradient(scale):
+        gpt.zero_grad()
+        with tg.autocast("cpu"):
+            logits, loss = gpt(idx, idx)
+        assert logits.dtype == loss.dtype == np.float16   # the tied head has no float32 bias
+        with np.errstate(over="ignore", invalid="ignore"):
+            GradScaler(init_scale=scale).scale(loss).backward()
+        return loss, gpt.wte.weight.grad.numpy() / scale
+
+    # a float16 loss's own gradient is S, and 2**16 = 65536 is past float16's 65504: the first
+    # step would be skipped and the scale halved, which is what GradScaler is for
+    assert not np.isfinite(scaled_gradient(2.0 ** 16)[1]).all()
+    loss, got = scaled_gradient(2.0 ** 15)
+    assert abs(loss.item() - reference.item()) < 1e-2
+    np.testing.assert_allclose(got, expected, atol=2e-2 * np.abs(expected).max())

@@ -26,7 +26,9 @@ when that is installed (``tg.amp.bfloat16``).
 
 Unlike PyTorch, the CPU default dtype is float16 too (PyTorch's is bfloat16), and only matmul
 and conv2d are cast: PyTorch also runs softmax, norms and losses in float32 on purpose; here
-those simply keep the dtype they are given.
+those simply keep the dtype they are given. So a model whose last layer has no bias (GPT's tied
+``lm_head``) gives float16 logits and a float16 loss; ``logits.float()`` before the loss keeps
+the loss in float32.
 """
 from __future__ import annotations
 
