@@ -17,11 +17,13 @@ DEFAULT_PROMPT = "def forward(self, x):"
 
 
 def add_explain_parser(commands) -> None:
+    from tinygrad_edu.cli import HelpFormatter
     explain = commands.add_parser(
         "explain", help="draw saliency, integrated-gradient and attention maps of a checkpoint",
         description="Digit classifiers (mlp, cnn): saliency and integrated-gradient maps of test "
                     "images the model gets right and wrong. GPT: attention heat maps of every "
-                    "layer and head over a prompt. Writes PNG files.")
+                    "layer and head over a prompt. Writes PNG files.",
+        formatter_class=HelpFormatter)
     explain.add_argument("checkpoint", help="a checkpoint written by 'tinygrad-edu train'")
     explain.add_argument("--out", help="directory for the PNG files (default: the "
                                        "checkpoint's directory)")
