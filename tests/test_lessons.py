@@ -51,16 +51,24 @@ def exercise_names(namespace) -> list:
 
 # --- the index ------------------------------------------------------------------------------------
 
-def test_lessons_are_numbered_in_order_and_listed():
-    """01, 02, ... without gaps (lessons beyond 18 come from other branches), one file per number,
-    and lessons/README.md links every lesson file and no other."""
+def test_lessons_are_numbered_without_gaps():
+    """01, 02, ... with one file per number; lessons beyond 18 come from other branches and
+    continue the same sequence."""
     assert LESSONS, f"no lessons found in {LESSONS_DIR}"
     numbers = [int(path.name[:2]) for path in LESSONS]
-    assert numbers == list(range(1, len(LESSONS) + 1)), f"lesson numbers {numbers} have a gap"
+    missing = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
+    assert numbers == list(range(1, len(LESSONS) + 1)), \
+        f"lesson numbers {numbers} have a gap: no lesson {missing}, or a number used twice"
+
+
+def test_every_lesson_is_listed_in_the_index_in_order():
     listed = re.findall(r"\]\((\d\d_\w+\.py)\)", (LESSONS_DIR / "README.md").read_text())
     assert sorted(listed) == listed, f"lessons/README.md lists the lessons out of order: {listed}"
     files = [path.name for path in LESSONS]
-    assert files == listed, f"lessons/README.md lists {listed}, the folder holds {files}"
+    assert not set(files) - set(listed), \
+        f"lessons/README.md has no row for {sorted(set(files) - set(listed))}"
+    assert not set(listed) - set(files), \
+        f"lessons/README.md lists {sorted(set(listed) - set(files))}, which do not exist"
 
 
 # --- the format -----------------------------------------------------------------------------------
