@@ -313,3 +313,12 @@ def test_operations_on_mixed_dtypes_promote_like_binary_operations():
     assert tg.maximum(tg.arange(2), 0.5).dtype == np.float32
     with pytest.raises(TypeError, match="list or tuple"):
         tg.cat(a)
+
+
+def test_bfloat16_counts_as_floating_point_for_casts_and_promotion():
+    if tg.bfloat16 is None:
+        pytest.skip("ml_dtypes is not installed")
+    x = tg.Tensor([1.5, 2.5], requires_grad=True)
+    y = x.astype(tg.bfloat16)
+    assert y.requires_grad and y.is_floating_point()   # a float cast keeps the gradient
+    assert (y + x).dtype == np.float32 and (y * 2.0).dtype == y.dtype

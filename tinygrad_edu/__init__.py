@@ -25,6 +25,10 @@ from . import kernels
 from . import viz
 from . import data
 from .serialization import CheckpointError, load, save
+from . import distributed
+from . import amp
+from .amp import autocast
+from . import explain
 from . import nn
 from . import optim
 from . import models
@@ -38,5 +42,6 @@ int32 = int = _np.int32
 int16 = short = _np.int16
 int8, uint8 = _np.int8, _np.uint8
 bool = bool_ = _np.bool_
+bfloat16 = amp.bfloat16
 
 __version__ = "0.1.0"

@@ -31,6 +31,19 @@ DEFAULT_DTYPE = np.float32
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}   # bool < integer < floating < complex
 
 
+def category(dtype) -> int:
+    """0 bool, 1 integer, 2 floating point, 3 complex. The floats of the ``ml_dtypes`` package
+    (bfloat16, used by ``tg.amp``) are floating point too, though NumPy files them as kind "V"."""
+    if dtype.kind == "V" and dtype.name.startswith(("bfloat", "float")):
+        return 2
+    return _CATEGORY[dtype.kind]
+
+
+def is_floating(dtype) -> bool:
+    """True for the floating-point dtypes (float16/32/64, bfloat16)."""
+    return category(dtype) == 2
+
+
 class Size(tuple):
     """A tensor's shape, as ``x.size()`` returns it: a tuple that also knows its element count."""
 
@@ -206,13 +219,13 @@ class Tensor:
         if backend.is_array(other):
             return Tensor(other)
         if isinstance(other, (bool, int, float)):
-            kind = self.data.dtype.kind
+            kind = category(self.data.dtype)
             if isinstance(other, bool):
                 dtype = self.data.dtype
             elif isinstance(other, int):
-                dtype = self.data.dtype if kind in "iufc" else np.int64
+                dtype = self.data.dtype if kind >= 1 else np.int64
             else:
-                dtype = self.data.dtype if kind in "fc" else DEFAULT_DTYPE
+                dtype = self.data.dtype if kind >= 2 else DEFAULT_DTYPE
             return Tensor._make(self.xp.asarray(other, dtype=dtype), self.device)
         _check_data(other, "operand")
         return Tensor(other, device=self.device)
@@ -224,7 +237,7 @@ def promote_dtypes(da, db):
     wins (float64 with float32 is float64)."""
     if da == db:
         return da
-    ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
+    ca, cb = category(da), category(db)
     if ca != cb:
         return da if ca > cb else db
     return np.promote_types(da, db)
@@ -235,7 +248,7 @@ def promote_types(a: Tensor, b: Tensor):
     tensor never widens a dimensioned tensor of its own category (``x + Tensor(2.0)`` keeps x's
     dtype, as in PyTorch)."""
     da, db = a.data.dtype, b.data.dtype
-    if da != db and _CATEGORY[da.kind] == _CATEGORY[db.kind]:
+    if da != db and category(da) == category(db):
         if a.data.ndim == 0 and b.data.ndim:
             return db
         if b.data.ndim == 0 and a.data.ndim:

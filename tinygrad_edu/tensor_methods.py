@@ -19,9 +19,7 @@ import numpy as np
 
 from . import autograd, backend
 from .ops import elementwise, matmul, movement, reduce
-from .tensor import DEFAULT_DTYPE, Tensor, promote_types
-
-_FLOAT_KINDS = "fc"
+from .tensor import DEFAULT_DTYPE, Tensor, category, is_floating, promote_types
 
 
 def _dim(dim, axis, keepdim=False, keepdims=None, op="reduce"):
@@ -41,7 +39,7 @@ def _softmax_dim(dim, axis) -> int:
 
 def _float(x: Tensor) -> Tensor:
     """``x``, or an integer/bool ``x`` as float32: what PyTorch computes exp, log, sqrt... in."""
-    return x if x.data.dtype.kind in _FLOAT_KINDS else x.astype(DEFAULT_DTYPE)
+    return x if category(x.data.dtype) >= 2 else x.astype(DEFAULT_DTYPE)
 
 
 def _operands(x: Tensor, other) -> tuple[Tensor, Tensor]:
@@ -114,7 +112,7 @@ class TensorMethods:
         dtype = _dtype(dtype)
         if dtype == self.dtype:
             return self
-        if dtype.kind not in _FLOAT_KINDS:
+        if category(dtype) < 2:
             return Tensor._make(self.data.astype(dtype), self.device)
         return elementwise.Cast.apply(self, dtype=dtype)
 
@@ -130,7 +128,7 @@ class TensorMethods:
     def long(self): return self.astype(np.int64)
     def int(self): return self.astype(np.int32)
     def bool(self): return self.astype(np.bool_)
-    def is_floating_point(self): return self.dtype.kind == "f"
+    def is_floating_point(self): return is_floating(self.dtype)
 
     # --- arithmetic (ops/elementwise.py), in PyTorch's promoted dtype --------------------------
     def __add__(self, other): return elementwise.Add.apply(*_operands(self, other))
@@ -171,7 +169,7 @@ class TensorMethods:
         """a - b·⌊a / b⌋, with the sign of b (Python's and PyTorch's remainder). For floats the
         floor is a constant, so d/da = 1 and d/db = -⌊a / b⌋, as in PyTorch."""
         a, b = _operands(self, other)
-        if a.dtype.kind not in _FLOAT_KINDS:
+        if category(a.dtype) < 2:
             return elementwise.compare("remainder", a, b)
         return a - b * elementwise.compare("floor", (a / b).detach())
 
@@ -356,8 +354,7 @@ class TensorMethods:
     def _assign(self, value, op: str) -> "Tensor":
         """Write ``value``'s elements into this tensor's own array and return the tensor."""
         value = value.data if isinstance(value, Tensor) else value
-        if np.dtype(getattr(value, "dtype", self.dtype)).kind in _FLOAT_KINDS \
-                and self.dtype.kind not in _FLOAT_KINDS:
+        if category(np.dtype(getattr(value, "dtype", self.dtype))) >= 2 > category(self.dtype):
             raise RuntimeError(f"{op}: a float result cannot be stored in place into a tensor "
                                f"of dtype {self.dtype}")
         self.data[...] = value

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from ..amp.autocast import cast_inputs, low_precision
 from ..autograd import Function, ShapeError
 from ..tensor import Tensor
 
@@ -22,7 +23,7 @@ class MatMul(Function):
     """z = a @ b for operands with at least two axes;   da = grad @ bᵀ,  db = aᵀ @ grad."""
 
     def forward(self, a, b):
-        return self.xp.matmul(a, b)
+        return low_precision(self.xp.matmul, a, b)   # float16 on the CPU: float32 accumulation
 
     def backward(self, grad):
         a, b = self.inputs
@@ -41,8 +42,10 @@ class MatMul(Function):
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` for 1-D, 2-D and batched N-D operands. Both must have one dtype: PyTorch
-    refuses to multiply float32 by float64 matrices rather than convert one silently."""
+    refuses to multiply float32 by float64 matrices rather than convert one silently (inside
+    ``tg.autocast`` both are cast first, so they agree)."""
     Function.check_devices("matmul", (a, b))
+    a, b = cast_inputs(a, b)   # to float16 inside tg.autocast
     if a.dtype != b.dtype:
         raise RuntimeError(f"matmul: both operands need the same dtype, got {a.dtype} and {b.dtype}"
                            f" (convert one with .to(dtype), .float() or .double())")
