@@ -123,7 +123,7 @@ print("attention maps saved to lesson16_attention_maps.png")
 # ## 4. Positions: attention alone cannot tell order
 
 # %%
-x = rng.standard_normal((1, T, D))                                  # (B, T, E)
+x = rng.standard_normal((1, T, D)).astype(np.float32)              # (B, T, E)
 tg.manual_seed(0)
 attention = nn.MultiHeadAttention(D, num_heads=2)
 order = rng.permutation(T)
