@@ -138,3 +138,27 @@ def test_every_function_lives_in_ops():
                     for base in node.bases):
                 outside.append(f"{path.relative_to(ROOT)}::{node.name}")
     assert not outside, f"Function subclasses outside ops/: {outside}"
+
+
+def test_no_backward_asks_the_grad_mode():
+    """One mechanism for fast backward passes: ``Function.backward_arrays``, chosen by the walk.
+    A ``backward`` that branches on ``is_grad_enabled()`` itself would be a second one."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("backward"):
+                if any(isinstance(n, ast.Name) and n.id == "is_grad_enabled" or
+                       isinstance(n, ast.Attribute) and n.attr == "is_grad_enabled"
+                       for n in ast.walk(node)):
+                    found.append(f"{path.relative_to(ROOT)}::{node.name}")
+    assert not found, f"backward rules that test the grad mode: {found}"
+
+
+def test_no_kernel_imports_a_private_name_of_another():
+    private = []
+    for path in (PACKAGE / "kernels").glob("*.py"):
+        for node in top_level_statements(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                private += [f"{path.name}: {alias.name}" for alias in node.names
+                            if alias.name.startswith("_")]
+    assert not private, f"kernels importing private names: {private}"

@@ -20,7 +20,8 @@ Three choices keep this engine small and honest:
 - Broadcasting is undone in exactly one place, :func:`sum_to`, applied to every input gradient.
 - The graph points backwards only (output -> function -> inputs). An operation that needs its own
   output in ``backward`` holds it by weak reference, so a finished graph has no reference cycles
-  and is freed by reference counting alone.
+  and is freed by reference counting alone. (The one exception is documented in
+  :func:`backward`: ``create_graph=True`` stores a gradient whose graph may lead back to its leaf.)
 
 This file comes before ``tensor.py`` and does not import it. It needs only what every tensor
 has, ``.data``, ``.device``, ``.grad``, ``.grad_fn``, ``.requires_grad`` and the constructor
@@ -177,7 +178,8 @@ class Function:
     def backward(self, grad: Tensor):
         """dL/d(inputs) in Tensor operations. By default the gradient of ``composed``."""
         if type(self).composed is Function.composed:
-            raise NotImplementedError(f"{type(self).__name__} defines neither backward nor composed")
+            raise NotImplementedError(f"{type(self).__name__} defines neither backward nor "
+                                      f"composed")
         wanted = [tensor for tensor in self.inputs if tensor.requires_grad]
         found = iter(_gradient_of_composed(self.composed(*self.inputs), wanted, grad))
         return tuple(next(found) if tensor.requires_grad else None for tensor in self.inputs)
@@ -316,7 +318,17 @@ def _seed(output: Tensor, gradient, op: str) -> Tensor:
 
 
 def backward(tensor: Tensor, gradient=None, create_graph: bool = False) -> None:
-    """Add d(tensor)/d(leaf) (times ``gradient`` for a non-scalar) to every leaf's ``.grad``."""
+    """Add d(tensor)/d(leaf) (times ``gradient`` for a non-scalar) to every leaf's ``.grad``.
+
+    **The one reference cycle.** With ``create_graph=True`` a leaf x keeps its gradient in
+    ``x.grad``, and that gradient keeps its own graph, which reaches x again whenever the
+    gradient depends on x (any non-linear use of x: for L = Σ x², x.grad = 2x is computed from
+    x). So x -> x.grad -> its graph -> x is a cycle, which reference counting cannot free; Python's
+    cycle collector frees it later, or ``x.grad = None`` breaks it at once. PyTorch has the same
+    cycle and the same advice: to differentiate a gradient, prefer ``grad(..., create_graph=True)``,
+    which returns the gradients without storing them on the leaves and so makes no cycle. Without
+    ``create_graph`` (and for gradients that do not depend on x) there is none: the stored
+    gradient is a plain array with no graph."""
     if not tensor.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and was not computed "
                            "from one that does (set requires_grad=True on the inputs)")

@@ -67,7 +67,8 @@ def im2col(x_padded, geometry: ConvGeometry):
     for kh in range(kh_count):
         rows = window_slice(kh * dh, sh, oh)
         for kw in range(kw_count):
-            cols[:, :, kh, kw] = x_padded[:, :, rows, window_slice(kw * dw, sw, ow)]  # (N, C, OH, OW)
+            columns = window_slice(kw * dw, sw, ow)
+            cols[:, :, kh, kw] = x_padded[:, :, rows, columns]              # (N, C, OH, OW)
     return cols
 
 
@@ -81,7 +82,8 @@ def col2im(cols, padded_shape, geometry: ConvGeometry):
     for kh in range(kh_count):
         rows = window_slice(kh * dh, sh, oh)
         for kw in range(kw_count):
-            x_padded[:, :, rows, window_slice(kw * dw, sw, ow)] += cols[:, :, kh, kw]  # (N, C, OH, OW)
+            columns = window_slice(kw * dw, sw, ow)
+            x_padded[:, :, rows, columns] += cols[:, :, kh, kw]             # (N, C, OH, OW)
     return x_padded
 
 

@@ -47,19 +47,21 @@ class ConvGeometry(NamedTuple):
     dilation = property(lambda self: (self.dilation_h, self.dilation_w))
     input = property(lambda self: (self.in_h, self.in_w), doc="(H, W)")
     output = property(lambda self: (self.out_h, self.out_w), doc="(OH, OW)")
-    padded = property(lambda self: (self.in_h + 2 * self.padding_h, self.in_w + 2 * self.padding_w),
+    padded = property(lambda self: (self.in_h + 2 * self.padding_h,
+                                    self.in_w + 2 * self.padding_w),
                       doc="(H + 2·ph, W + 2·pw): the plane the window moves over")
 
     def require_input(self, op: str, x_shape, weight_shape=None) -> None:
         """Raise a ValueError naming ``op`` unless arrays of these shapes fit this geometry."""
         fits = len(x_shape) == 4 and tuple(x_shape[2:]) == self.input
         if weight_shape is not None:
-            fits = fits and len(weight_shape) == 4 and tuple(weight_shape[2:]) == self.kernel \
-                and weight_shape[1] * self.groups == x_shape[1] and weight_shape[0] % self.groups == 0
+            fits = (fits and len(weight_shape) == 4 and tuple(weight_shape[2:]) == self.kernel
+                    and weight_shape[1] * self.groups == x_shape[1]      # channels per group
+                    and weight_shape[0] % self.groups == 0)              # filters
         if not fits:
-            raise ValueError(f"{op}: arrays of shapes {tuple(x_shape)}"
-                             f"{'' if weight_shape is None else ' and ' + str(tuple(weight_shape))}"
-                             f" do not fit {self}")
+            shapes = str(tuple(x_shape)) + ("" if weight_shape is None
+                                            else f" and {tuple(weight_shape)}")
+            raise ValueError(f"{op}: arrays of shapes {shapes} do not fit {self}")
 
 
 def pair(value, op: str, name: str) -> tuple[int, int]:
