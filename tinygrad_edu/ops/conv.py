@@ -4,7 +4,8 @@ A convolution slides F filters of shape (C, KH, KW) over an image of shape (C, H
 dot product at every position (deep-learning "convolution" is really cross-correlation: the
 kernel is not flipped). With stride s, zero padding p and dilation d, along the height axis
 
-    OH = (H + 2·p - d·(KH - 1) - 1) // s + 1          (the same rule gives OW)
+    OH = (H + 2·p - d·(KH - 1) - 1) // s + 1          (the same rule gives OW; ``window.py``
+                                                       computes and checks it, once)
 
     y[n, f, i, j] = Σ_c Σ_kh Σ_kw  w[f, c, kh, kw] · xpad[n, c, i·s + kh·d, j·s + kw·d]
 
