@@ -338,8 +338,9 @@ def backward(tensor: Tensor, gradient=None, create_graph: bool = False) -> None:
 
 def _gradient_of_composed(output: Tensor, inputs: list, grad_output: Tensor) -> tuple:
     """``Function.backward``'s default: d(output)/d(inputs) · grad_output, recorded exactly when
-    the walk that asks for it records (inside the walk, grad mode is ``create_graph``)."""
-    return grad(output, inputs, grad_output, create_graph=_grad_enabled)
+    the walk that asks for it records (inside the walk, grad mode is ``create_graph``). An input
+    the composed form does not use gets None, as from any backward."""
+    return grad(output, inputs, grad_output, create_graph=_grad_enabled, allow_unused=True)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,
