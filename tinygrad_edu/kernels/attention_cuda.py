@@ -65,8 +65,7 @@ def _forward(q, k, v, out, lse, settings):
 
 
 @cuda.jit
-def _grad_query(grad_out, saved, dq, settings):
-    q, k, v, lse, delta = saved
+def _grad_query(grad_out, q, k, v, lse, delta, dq, settings):
     causal, scale = settings.causal, settings.scale
     N, Tq, D = q.shape
     Tk, Dv = v.shape[1], v.shape[2]
@@ -87,8 +86,7 @@ def _grad_query(grad_out, saved, dq, settings):
 
 
 @cuda.jit
-def _grad_key_value(grad_out, saved, dk, dv, settings):
-    q, k, v, lse, delta = saved
+def _grad_key_value(grad_out, q, k, v, lse, delta, dk, dv, settings):
     causal, scale = settings.causal, settings.scale
     N, Tq, D = q.shape
     Tk, Dv = v.shape[1], v.shape[2]
@@ -137,7 +135,9 @@ def attention_backward(grad_out, q, k, v, out, lse, causal, scale):
                                                         q.shape[2])
     delta = (grad_out * out).sum(axis=-1)                             # (N, Tq)
     dq, dk, dv = xp.empty(q.shape, q.dtype), xp.empty(k.shape, q.dtype), xp.empty(v.shape, q.dtype)
-    saved, settings = (q, k, v, lse, delta), AttentionSettings(k.shape[1], bool(causal), scale)
-    launch(_grad_query, q.shape[0] * q.shape[1], grad_out, saved, dq, settings)
-    launch(_grad_key_value, k.shape[0] * k.shape[1], grad_out, saved, dk, dv, settings)
+    settings = AttentionSettings(k.shape[1], bool(causal), scale)
+    # arrays one by one: numba.cuda reads a CuPy array as an argument, not inside a tuple
+    launch(_grad_query, q.shape[0] * q.shape[1], grad_out, q, k, v, lse, delta, dq, settings)
+    launch(_grad_key_value, k.shape[0] * k.shape[1], grad_out, q, k, v, lse, delta, dk, dv,
+           settings)
     return dq, dk, dv
