@@ -48,6 +48,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from ..amp.autocast import cast_inputs, low_precision
 from ..autograd import Function, ShapeError
 from ..backend import array_module, device_of
 from ..tensor import Tensor
@@ -163,11 +164,11 @@ class Conv2d(Function):
 
     def forward(self, x, weight, geometry, impl=None):
         self.geometry, self.impl = geometry, impl or REFERENCE
-        return self.impl.conv2d_forward(x, weight, geometry)
+        return low_precision(self.impl.conv2d_forward, x, weight, geometry)
 
     def backward_arrays(self, grad):
         x, weight = self.inputs
-        return self.impl.conv2d_backward(grad, x.data, weight.data, self.geometry)
+        return low_precision(self.impl.conv2d_backward, grad, x.data, weight.data, self.geometry)
 
     def composed(self, x, weight):
         return conv2d_composed(x, weight, self.geometry)
@@ -184,6 +185,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     geometry = conv_geometry(x.shape, weight.shape, pair(stride, "conv2d", "stride"),
                              pair(padding, "conv2d", "padding"),
                              pair(dilation, "conv2d", "dilation"), groups)
+    x, weight = cast_inputs(x, weight)   # to float16 inside tg.autocast
     y = Conv2d.apply(x, weight, geometry=geometry, impl=impl)          # (N, F, OH, OW)
     if bias is None:
         return y
