@@ -1,0 +1,108 @@
+"""Rearranging along dimensions: repeat, flip, roll, and cutting into pieces (split, chunk, unbind).
+
+Every one of them is composed from movement operations the engine already differentiates
+(reshape, expand, slicing, ``cat``), so no new backward rule is needed:
+
+    repeat:  x (a, b).repeat(r, s) = x viewed as (1, a, 1, b), expanded to (r, a, s, b) and
+             reshaped to (r·a, s·b); the gradient of expand sums the r·s copies back.
+    flip:    x[..., ::-1, ...]; its gradient is the gradient flipped back.
+    roll:    cat(x[-k:], x[:-k]) along the dimension; the gradient is rolled back by -k.
+    split / chunk / unbind:  slices of x; each piece's gradient lands in its own slice.
+"""
+from __future__ import annotations
+
+import math
+
+from ..autograd import ShapeError
+from ..tensor import Tensor
+from .indexing import normalize_dim
+from .movement import cat
+
+
+def _sizes(sizes: tuple) -> tuple:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
+    return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+
+
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """``torch.Tensor.repeat``: tile x ``sizes[i]`` times along dimension i; extra leading sizes
+    add new dimensions (x (3,).repeat(2, 2) is (2, 6))."""
+    sizes = _sizes(sizes)
+    if len(sizes) < x.ndim:
+        raise ShapeError(f"repeat: give at least one repeat count per dimension ({x.ndim}), "
+                         f"got {sizes}")
+    if any(not isinstance(r, int) or r < 0 for r in sizes):
+        raise ValueError(f"repeat: repeat counts must be integers >= 0, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    spread = x.reshape(tuple(n for side in shape for n in (1, side)))       # (1, a, 1, b, ...)
+    tiled = spread.expand(tuple(n for r, side in zip(sizes, shape) for n in (r, side)))
+    return tiled.reshape(tuple(r * side for r, side in zip(sizes, shape)))  # (r·a, s·b, ...)
+
+
+def flip(x: Tensor, dims) -> Tensor:
+    """``torch.flip``: reverse the order of the elements along each dimension in ``dims``."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    dims = {normalize_dim(d, x.ndim, "flip") for d in dims}
+    if x.ndim == 0:
+        return x
+    return x[tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(x.ndim))]
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """``torch.roll``: shift the elements by ``shifts`` along ``dims``, wrapping around; without
+    ``dims`` x is flattened, rolled and reshaped back."""
+    if dims is None:
+        if not isinstance(shifts, int):
+            raise ValueError(f"roll: without dims, shifts must be one int, got {shifts!r}")
+        return roll(x.reshape(-1), shifts, 0).reshape(x.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    for shift, dim in zip(shifts, dims):
+        dim = normalize_dim(dim, x.ndim, "roll")
+        size = x.shape[dim]
+        k = shift % size if size else 0
+        if k:
+            before = (slice(None),) * dim
+            x = cat([x[before + (slice(size - k, None),)], x[before + (slice(0, size - k),)]], dim)
+    return x
+
+
+def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """``torch.split``: pieces of ``split_size`` along ``dim`` (the last may be shorter), or of
+    the given list of sizes, which must add up to the dimension's length."""
+    dim = normalize_dim(dim, x.ndim, "split")
+    size = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0:
+            raise ValueError(f"split: split_size must be a positive int, got {step}")
+        lengths = [min(step, size - start) for start in range(0, size, step)] or [0]
+    else:
+        lengths = list(split_size_or_sections)
+        if sum(lengths) != size or min(lengths, default=0) < 0:
+            raise ValueError(f"split: sections {lengths} must be >= 0 and add up to the length "
+                             f"{size} of dimension {dim}")
+    pieces, start = [], 0
+    for length in lengths:
+        pieces.append(x[(slice(None),) * dim + (slice(start, start + length),)])
+        start += length
+    return tuple(pieces)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """``torch.chunk``: at most ``chunks`` pieces of equal length ceil(n / chunks) along ``dim``
+    (the last may be shorter, and there may be fewer pieces, as in PyTorch)."""
+    if not isinstance(chunks, int) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    dim = normalize_dim(dim, x.ndim, "chunk")
+    return split(x, max(math.ceil(x.shape[dim] / chunks), 1), dim)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    """``torch.unbind``: the slices x[..., i, ...] along ``dim``, each without that dimension."""
+    if x.ndim == 0:
+        raise IndexError("unbind: a 0-d tensor has no dimension to unbind")
+    dim = normalize_dim(dim, x.ndim, "unbind")
+    return tuple(x[(slice(None),) * dim + (i,)] for i in range(x.shape[dim]))
