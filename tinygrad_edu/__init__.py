@@ -33,6 +33,7 @@ from . import cuda
 from . import kernels
 from . import viz
 from . import data
+from . import utils
 from .serialization import CheckpointError, load, save
 from . import nn
 from . import optim
