@@ -93,11 +93,14 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     """``torch.chunk``: at most ``chunks`` pieces of equal length ceil(n / chunks) along ``dim``
-    (the last may be shorter, and there may be fewer pieces, as in PyTorch)."""
+    (the last may be shorter, and there may be fewer pieces, as in PyTorch; an empty dimension
+    gives ``chunks`` empty pieces)."""
     if not isinstance(chunks, int) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
     dim = normalize_dim(dim, x.ndim, "chunk")
-    return split(x, max(math.ceil(x.shape[dim] / chunks), 1), dim)
+    if x.shape[dim] == 0:
+        return split(x, [0] * chunks, dim)
+    return split(x, math.ceil(x.shape[dim] / chunks), dim)
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:

@@ -48,7 +48,7 @@ def _positions(xp, index, dim: int) -> tuple:
 def _check_index(op: str, a_shape: tuple, index, dim: int, src_shape=None) -> None:
     """PyTorch's rules: ``index`` is an integer tensor with a's number of dimensions, no longer
     than ``a`` in any dimension but ``dim`` (and no longer than ``src`` in any), and its entries
-    lie in [-a.shape[dim], a.shape[dim])."""
+    lie in [0, a.shape[dim]) (no negative indices, as in PyTorch)."""
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
     if index.ndim != len(a_shape):
@@ -59,8 +59,8 @@ def _check_index(op: str, a_shape: tuple, index, dim: int, src_shape=None) -> No
             raise ShapeError(f"{op}: index of shape {index.shape} is larger than the input "
                              f"{a_shape}" + (f" or src {src_shape}" if src_shape else "")
                              + f" in dimension {d}")
-    if index.size and not (-a_shape[dim] <= int(index.min()) and int(index.max()) < a_shape[dim]):
-        raise IndexError(f"{op}: index values must lie in [{-a_shape[dim]}, {a_shape[dim]}) "
+    if index.size and not (0 <= int(index.min()) and int(index.max()) < a_shape[dim]):
+        raise IndexError(f"{op}: index values must lie in [0, {a_shape[dim]}) "
                          f"for dimension {dim} of size {a_shape[dim]}, got values from "
                          f"{int(index.min())} to {int(index.max())}")
 
@@ -134,7 +134,7 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
     dim = normalize_dim(dim, x.ndim, "gather")
     index = _index_array(x, index)
     _check_index("gather", x.shape, index, dim)
-    return Gather.apply(x, dim=dim, index=index % max(x.shape[dim], 1))
+    return Gather.apply(x, dim=dim, index=index)
 
 
 def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
@@ -142,7 +142,7 @@ def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
     dim = normalize_dim(dim, x.ndim, "scatter_add")
     index, src = _index_array(x, index), x._lift(src)
     _check_index("scatter_add", x.shape, index, dim, src.shape)
-    return ScatterAdd.apply(x, src.astype(x.dtype), dim=dim, index=index % max(x.shape[dim], 1))
+    return ScatterAdd.apply(x, src.astype(x.dtype), dim=dim, index=index)
 
 
 def scatter(x: Tensor, dim: int, index, src=None, value=None) -> Tensor:
@@ -152,12 +152,12 @@ def scatter(x: Tensor, dim: int, index, src=None, value=None) -> Tensor:
     index = _index_array(x, index)
     if isinstance(src, Tensor):
         _check_index("scatter", x.shape, index, dim, src.shape)
-        return Scatter.apply(x, src.astype(x.dtype), dim=dim, index=index % max(x.shape[dim], 1))
+        return Scatter.apply(x, src.astype(x.dtype), dim=dim, index=index)
     value = src if value is None else value
     if value is None:
         raise TypeError("scatter: give src (a tensor) or value (a number)")
     _check_index("scatter", x.shape, index, dim)
-    return Scatter.apply(x, dim=dim, index=index % max(x.shape[dim], 1), value=value)
+    return Scatter.apply(x, dim=dim, index=index, value=value)
 
 
 def index_select(x: Tensor, dim: int, index) -> Tensor:
