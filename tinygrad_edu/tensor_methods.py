@@ -17,6 +17,7 @@ import numpy as np
 from . import backend
 from .ops import elementwise, matmul, movement, reduce
 from .ops import arrange, indexing, logical, norm, scan, sorting, unary
+from .autograd import sum_to
 from .tensor import Tensor
 
 
@@ -117,11 +118,14 @@ class TensorMethods:
     # --- added operations (ops/arrange.py, indexing.py, scan.py, sorting.py, logical.py,
     # norm.py, unary.py): PyTorch's names and arguments
     def repeat(self, *sizes): return arrange.repeat(self, *sizes)
-    def flip(self, dims): return arrange.flip(self, dims)
+    def flip(self, *dims): return arrange.flip(self, *dims)
     def roll(self, shifts, dims=None): return arrange.roll(self, shifts, dims)
     def split(self, split_size, dim=0): return arrange.split(self, split_size, dim)
     def chunk(self, chunks, dim=0): return arrange.chunk(self, chunks, dim)
     def unbind(self, dim=0): return arrange.unbind(self, dim)
+    def unfold(self, dimension, size, step): return arrange.unfold(self, dimension, size, step)
+    def broadcast_to(self, *shape): return self.expand(*shape)
+    def sum_to_size(self, *size): return sum_to(self, arrange.size_args(size), "sum_to_size")
     def narrow(self, dim, start, length): return indexing.narrow(self, dim, start, length)
     def gather(self, dim, index): return indexing.gather(self, dim, index)
     def scatter(self, dim, index, src=None, value=None):

@@ -8,6 +8,8 @@ Every one of them is composed from movement operations the engine already differ
     flip:    x[..., ::-1, ...]; its gradient is the gradient flipped back.
     roll:    cat(x[-k:], x[:-k]) along the dimension; the gradient is rolled back by -k.
     split / chunk / unbind:  slices of x; each piece's gradient lands in its own slice.
+    unfold:  window w of length ``size`` is x[w·step : w·step + size] along the dimension, one
+             integer-array index for all windows; overlapping windows add their gradients.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from .indexing import normalize_dim
 from .movement import cat
 
 
-def _sizes(sizes: tuple) -> tuple:
+def size_args(sizes: tuple) -> tuple:
     """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
     return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
 
@@ -27,7 +29,7 @@ def _sizes(sizes: tuple) -> tuple:
 def repeat(x: Tensor, *sizes) -> Tensor:
     """``torch.Tensor.repeat``: tile x ``sizes[i]`` times along dimension i; extra leading sizes
     add new dimensions (x (3,).repeat(2, 2) is (2, 6))."""
-    sizes = _sizes(sizes)
+    sizes = size_args(sizes)
     if len(sizes) < x.ndim:
         raise ShapeError(f"repeat: give at least one repeat count per dimension ({x.ndim}), "
                          f"got {sizes}")
@@ -39,9 +41,10 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     return tiled.reshape(tuple(r * side for r, side in zip(sizes, shape)))  # (r·a, s·b, ...)
 
 
-def flip(x: Tensor, dims) -> Tensor:
-    """``torch.flip``: reverse the order of the elements along each dimension in ``dims``."""
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+def flip(x: Tensor, *dims) -> Tensor:
+    """``torch.flip``: reverse the order of the elements along each dimension in ``dims``
+    (``x.flip(0, 2)`` or ``x.flip((0, 2))``)."""
+    dims = size_args(dims)
     dims = {normalize_dim(d, x.ndim, "flip") for d in dims}
     if x.ndim == 0:
         return x
@@ -109,3 +112,17 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
         raise IndexError("unbind: a 0-d tensor has no dimension to unbind")
     dim = normalize_dim(dim, x.ndim, "unbind")
     return tuple(x[(slice(None),) * dim + (i,)] for i in range(x.shape[dim]))
+
+
+def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """``torch.Tensor.unfold``: every window of ``size`` elements along ``dimension``, ``step``
+    apart; the windows replace that dimension and their elements form a new last one."""
+    dim = normalize_dim(dimension, x.ndim, "unfold")
+    length = x.shape[dim] if x.ndim else 1
+    if not 0 <= size <= length or step < 1:
+        raise ValueError(f"unfold: size {size} must be in [0, {length}] and step {step} >= 1")
+    xp = x.xp
+    starts = xp.arange((length - size) // step + 1) * step
+    windows = x.reshape(1) if x.ndim == 0 else x
+    picked = windows[(slice(None),) * dim + (starts[:, None] + xp.arange(size)[None, :],)]
+    return picked.permute(*range(dim + 1), *range(dim + 2, picked.ndim), dim + 1)
