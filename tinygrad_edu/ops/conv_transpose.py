@@ -25,6 +25,7 @@ from __future__ import annotations
 from ..autograd import ShapeError
 from ..tensor import Tensor
 from .conv import conv2d, pair
+from .movement import pad as pad_widths
 from .padding import pad
 
 
@@ -34,7 +35,8 @@ def _spread(x: Tensor, stride: tuple) -> Tensor:
     if (sh, sw) == (1, 1):
         return x
     n, c, h, w = x.shape
-    spaced = x.reshape(n, c, h, 1, w, 1).pad(((0, 0),) * 3 + ((0, sh - 1), (0, 0), (0, sw - 1)))
+    spaced = pad_widths(x.reshape(n, c, h, 1, w, 1),
+                        ((0, 0),) * 3 + ((0, sh - 1), (0, 0), (0, sw - 1)))
     return spaced.reshape(n, c, h * sh, w * sw)[:, :, :(h - 1) * sh + 1, :(w - 1) * sw + 1]
 
 

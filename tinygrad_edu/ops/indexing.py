@@ -26,6 +26,7 @@ from .. import backend
 from ..autograd import Function, ShapeError
 from ..tensor import Tensor
 from .elementwise import where
+from .movement import pad as pad_widths
 
 
 def normalize_dim(dim: int, ndim: int, op: str) -> int:
@@ -118,7 +119,7 @@ def _padded_to(grad: Tensor, shape: tuple) -> Tensor:
     reached got no use and no gradient."""
     if grad.shape == tuple(shape):
         return grad
-    return grad.pad(tuple((0, m - n) for n, m in zip(grad.shape, shape)))
+    return pad_widths(grad, tuple((0, m - n) for n, m in zip(grad.shape, shape)))
 
 
 def _index_array(x: Tensor, index):
@@ -195,7 +196,8 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     dim = normalize_dim(dim, x.ndim, "narrow")
     size = x.shape[dim]
     if not -size <= start <= size:
-        raise IndexError(f"narrow: start {start} is out of range for dimension {dim} of size {size}")
+        raise IndexError(f"narrow: start {start} is out of range for dimension {dim} of size "
+                         f"{size}")
     start = start + size if start < 0 else start
     if length < 0 or start + length > size:
         raise IndexError(f"narrow: start {start} + length {length} exceeds dimension {dim} of "

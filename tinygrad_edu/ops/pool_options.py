@@ -29,7 +29,7 @@ from ..autograd import ShapeError
 from ..tensor import Tensor
 from .conv import pair, window_slice
 from .indexing import gather
-from .movement import stack
+from .movement import pad, stack
 
 
 def _length(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool):
@@ -60,8 +60,8 @@ def _windows(op, x, kernel, stride, padding, dilation, ceil_mode, fill):
                          f"input {x.shape} (padding {padding})")
     tail = [max(0, (out[a] - 1) * stride[a] + dilation[a] * (kernel[a] - 1) + 1
                 - x.shape[2 + a] - 2 * padding[a]) for a in (0, 1)]
-    padded = x.pad(((0, 0), (0, 0), (padding[0], padding[0] + tail[0]),
-                    (padding[1], padding[1] + tail[1])), value=fill)
+    padded = pad(x, ((0, 0), (0, 0), (padding[0], padding[0] + tail[0]),
+                     (padding[1], padding[1] + tail[1])), value=fill)
     windows = [padded[:, :, window_slice(i * dilation[0], stride[0], out[0]),
                       window_slice(j * dilation[1], stride[1], out[1])]
                for i in range(kernel[0]) for j in range(kernel[1])]

@@ -48,7 +48,8 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = True
     return ValuesIndices(gather(x, dim, indices), indices)
 
 
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True,
+         sorted: bool = True) -> ValuesIndices:
     """``torch.topk``: the k largest (or smallest) elements along ``dim`` and their indices,
     largest first (smallest first when ``largest=False``)."""
     dim = normalize_dim(dim, x.ndim, "topk")

@@ -8,11 +8,13 @@ to trust:
     acos a  = π/2 - asin a                 sinh a  = (e^a - e^-a) / 2,   cosh a = (e^a + e^-a) / 2
     log2 a  = ln a / ln 2,  log10 a = ln a / ln 10,   exp2 a = e^(a · ln 2),   rsqrt a = 1 / √a
 
-Four get their own ``Function`` (``Erf`` is in ``ops/activation.py``). ``Sin`` and ``Asin``/``Atan`` are primitives (NumPy computes
-them; nothing cheaper composes them). ``Log1p`` and ``Expm1`` exist for precision: near a = 0
-the composed ``(1 + a).log()`` and ``a.exp() - 1`` lose every digit below 1e-7 in float32,
-which is the reason these functions exist at all. Each backward is written in Tensor
-operations, so all of them are twice differentiable.
+Six get their own ``Function``. ``Sin``, ``Asin`` and ``Atan`` are primitives: NumPy computes
+them and nothing cheaper composes them (``Erf``, in ``ops/activation.py``, is another).
+``Log1p`` and ``Expm1`` exist for precision: near a = 0 the composed ``(1 + a).log()`` and
+``a.exp() - 1`` lose every digit below 1e-7 in float32, which is why these functions exist at
+all. ``StepFunction`` is below. Each backward is written in Tensor operations, so all of them
+are twice differentiable. (Composing cos from sin costs one rounding of a + π/2: about one
+float32 ulp of a, 1e-6 at |a| = 10.)
 
 ``floor``, ``ceil``, ``round``, ``trunc`` and ``sign`` are piecewise constant: their derivative
 is 0 wherever it exists, which is what PyTorch returns (``StepFunction``).

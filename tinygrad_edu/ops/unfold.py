@@ -18,7 +18,7 @@ from __future__ import annotations
 from ..autograd import ShapeError
 from ..tensor import Tensor
 from .conv import output_length, pair, window_slice
-from .movement import IndexAdd, stack
+from .movement import IndexAdd, pad, stack
 
 
 def _settings(op: str, kernel_size, dilation, padding, stride):
@@ -38,7 +38,7 @@ def unfold(x: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     if oh < 1 or ow < 1:
         raise ShapeError(f"unfold: kernel {(kh, kw)} with dilation {dilation} does not fit the "
                          f"padded input {x.shape} (padding {padding})")
-    x = x.pad(((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    x = pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
     windows = [x[:, :, window_slice(i * dilation[0], stride[0], oh),
                  window_slice(j * dilation[1], stride[1], ow)]
                for i in range(kh) for j in range(kw)]                 # KH·KW of (N, C, OH, OW)
