@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="CHECKPOINT",
                        help="continue the run saved in this checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel over the processes of 'mpirun -n N' (needs the "
+                            "distributed extra; see tinygrad_edu/train/distributed.py)")
 
     sample = commands.add_parser(
         "sample", help="generate text with a trained rnn or gpt checkpoint",
@@ -121,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run only the checks whose name contains SUBSTRING")
     check.add_argument("--list", action="store_true", help="list the checks without running them")
     add_threads_option(check)
+    from tinygrad_edu.explain_command import add_explain_parser
+    add_explain_parser(commands)
     return parser
 
 
@@ -152,9 +157,12 @@ def run_train(args) -> int:
              "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
              "seed": args.seed, "time_limit": args.time_limit,
              "sample_length": args.sample_length}
+    if args.distributed:
+        from tinygrad_edu.train.distributed import train_distributed as train_model
     result, lines = train_model(args.model, given, device=args.device, out_dir=args.out,
                                 resume=args.resume, progress=not args.no_progress)
-    print("\n".join(lines))
+    if lines:   # a distributed run reports on rank 0 only
+        print("\n".join(lines))
     return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
 
 
@@ -202,7 +210,9 @@ def main(argv=None) -> int:
     from tinygrad_edu.data import DataNotFoundError, IDXError
     from tinygrad_edu.serialization import CheckpointError
     from tinygrad_edu.train.checkpoint import SettingsError
-    run = {"train": run_train, "sample": run_sample, "gradcheck": run_gradcheck}[args.command]
+    from tinygrad_edu.explain_command import run_explain
+    run = {"train": run_train, "sample": run_sample, "gradcheck": run_gradcheck,
+           "explain": run_explain}[args.command]
     try:
         return run(args)
     except KeyboardInterrupt:   # outside the training loop, which handles it itself

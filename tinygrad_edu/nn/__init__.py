@@ -22,3 +22,4 @@ from .losses import BCELoss, SmoothL1Loss
 from .multihead import MultiheadAttention
 from . import functional, init
 from . import utils
+from . import parallel
