@@ -45,6 +45,8 @@ CASES = {
     "conv_transpose2d": ([(1, 4, 2, 3), (4, 1, 3, 2), (2,)], same(lambda x, w, b, F:
         F.conv_transpose2d(x, w, b, stride=(2, 3), padding=(1, 0), output_padding=(1, 2),
                            groups=2, dilation=(1, 2))), False),
+    "conv_transpose2d_stride_beyond_kernel": ([(1, 2, 2, 3), (2, 1, 1, 2)], same(
+        lambda x, w, F: F.conv_transpose2d(x, w, stride=3, output_padding=(2, 1))), False),
     "conv_transpose2d_plain": ([(1, 2, 3, 3), (2, 3, 2, 2)],
                                same(lambda x, w, F: F.conv_transpose2d(x, w, stride=2)), False),
     "unfold": ([(2, 2, 4, 5)], same(lambda x, F: F.unfold(x, (2, 3), dilation=(1, 2), padding=1,
