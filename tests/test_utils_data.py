@@ -22,7 +22,8 @@ def test_a_pytorch_style_loop_over_tensor_dataset_and_random_split():
     assert (len(train), len(val)) == (8, 2)
     assert sorted(train.indices.tolist() + val.indices.tolist()) == list(range(10))
     seen = []
-    for inputs, labels in DataLoader(train, batch_size=3, shuffle=True):
+    for inputs, labels in DataLoader(train, batch_size=3, shuffle=True, num_workers=2,
+                                     pin_memory=True):
         assert isinstance(inputs, tg.Tensor) and inputs.shape[1:] == (3,)
         seen.extend(labels.tolist())
     assert sorted(seen) == sorted((np.arange(10) % 2)[train.indices].tolist())
@@ -40,3 +41,8 @@ def test_a_map_style_dataset_subclass_and_subset():
     assert [b[1].tolist() for b in batches] == [[16, 1], [4]]
     with pytest.raises(ValueError, match="random_split"):
         random_split(Squares(), [2, 2])
+
+
+def test_num_workers_must_be_a_count():
+    with pytest.raises(ValueError, match="num_workers"):
+        DataLoader(TensorDataset(np.zeros(3)), num_workers=-1)
