@@ -66,8 +66,9 @@ def best_time(fn, repeats=5) -> float:
 # %% [markdown]
 # ## 1. Where the time of one training step goes
 #
-# cProfile records every Python call; we map each `forward` and `backward` it saw back to its
-# `Function` class and add up their (cumulative) times.
+# cProfile records every Python call; we map each `forward` and `backward` it saw (and
+# `backward_arrays`, the array-level backward of the large operations) back to its `Function`
+# class and add up their (cumulative) times.
 
 # %%
 def function_classes(base=Function) -> dict:
@@ -76,7 +77,7 @@ def function_classes(base=Function) -> dict:
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        for method in ("forward", "backward"):
+        for method in ("forward", "backward", "backward_arrays"):
             code = getattr(cls.__dict__.get(method), "__code__", None)
             if code is not None:
                 found[(code.co_filename, code.co_firstlineno)] = f"{cls.__name__}.{method}"
@@ -181,7 +182,7 @@ def peak_bytes(T, choice) -> int:
                for _ in range(3))
     with tg.kernels.use(choice, ops=["attention"]):
         tracemalloc.start()
-        out = F.scaled_dot_product_attention(q, k, v, causal=True)
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         out.sum().backward()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
@@ -206,8 +207,8 @@ assert reference_growth > 10 and fused_growth < 6
 # %%
 if tg.cuda.is_available():
     q, k, v = (tg.randn(2, 4, 256, 32, device="cuda") for _ in range(3))
-    out = F.scaled_dot_product_attention(q, k, v, causal=True)
-    expected = F.scaled_dot_product_attention(q.cpu(), k.cpu(), v.cpu(), causal=True)
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    expected = F.scaled_dot_product_attention(q.cpu(), k.cpu(), v.cpu(), is_causal=True)
     assert np.allclose(out.numpy(), expected.numpy(), atol=1e-4)
     print(f"\nran on the GPU: device={out.device}, the same code with device=\"cuda\"")
 else:

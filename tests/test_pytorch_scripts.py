@@ -19,14 +19,6 @@ import pytest
 
 SCRIPTS = pathlib.Path(__file__).parent / "pytorch_scripts"
 
-# Scripts that need operations of work in progress elsewhere: (script, the missing name).
-NEEDS = {
-    "quickstart.py": "torch.utils.data (DataLoader, TensorDataset)",
-    "attention.py": "Tensor.masked_fill, F.scaled_dot_product_attention(is_causal=), "
-                    "nn.MultiheadAttention",
-}
-
-
 class TorchAsTinygradEdu(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """A meta-path finder: ``import torch.x.y`` gives the module ``tinygrad_edu.x.y``."""
 
@@ -60,23 +52,17 @@ def torch_resolves_to_tinygrad_edu():
         sys.modules.update(saved)
 
 
-def _scripts():
-    for path in sorted(SCRIPTS.glob("*.py")):
-        marks = []
-        if path.name in NEEDS:
-            marks.append(pytest.mark.xfail(reason=f"needs {NEEDS[path.name]}", strict=False))
-        yield pytest.param(path, id=path.stem, marks=marks)
+SCRIPT_PARAMS = [pytest.param(path, id=path.stem) for path in sorted(SCRIPTS.glob("*.py"))]
 
 
-@pytest.mark.parametrize("script", _scripts())
+@pytest.mark.parametrize("script", SCRIPT_PARAMS)
 def test_script_runs_on_tinygrad_edu(script, capsys):
     with torch_resolves_to_tinygrad_edu():
         runpy.run_path(str(script), run_name="__main__")
     assert f"{script.stem}: ok" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("script", [pytest.param(p, id=p.stem)
-                                    for p in sorted(SCRIPTS.glob("*.py"))])
+@pytest.mark.parametrize("script", SCRIPT_PARAMS)
 def test_script_is_valid_pytorch(script, capsys):
     torch = pytest.importorskip("torch")
     threads = torch.get_num_threads()

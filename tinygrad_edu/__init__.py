@@ -19,11 +19,21 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
                        linspace, manual_seed, ones, ones_like, rand, rand_like, randint,
                        randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .functions import *  # noqa: F401,F403  (tg.sum, tg.max, tg.softmax, ... as in torch)
+# the everyday operations of issue 10, PyTorch's top-level functions
+from .ops.arrange import chunk, flip, roll, split, unbind
+from .ops.indexing import gather, index_select, masked_fill, narrow, scatter, scatter_add
+from .ops.logical import all, any, isfinite, isinf, isnan
+from .ops.norm import norm
+from .ops.scan import cumprod, cumsum, prod
+from .ops.sorting import argsort, sort, topk
+from .ops.unary import (acos, asin, atan, ceil, cos, cosh, erf, exp2, expm1, floor, log10, log1p,
+                        log2, round, rsqrt, sign, sin, sinh, tan, trunc)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import cuda
 from . import kernels
 from . import viz
 from . import data
+from . import utils
 from .serialization import CheckpointError, load, save
 from . import distributed
 from . import amp
