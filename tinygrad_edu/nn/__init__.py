@@ -16,5 +16,6 @@ from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN
 from .attention import (FeedForward, LearnedPositionalEmbedding, MultiHeadAttention,
                         SinusoidalPositionalEncoding, TransformerBlock)
+from .lora import LoRALinear
 from . import functional, init
 from . import utils

@@ -11,6 +11,7 @@ from .normalization import batch_norm, layer_norm
 from .sparse import embedding
 from .losses import (binary_cross_entropy_with_logits, cross_entropy, huber_loss, kl_div, l1_loss,
                      mse_loss, nll_loss)
+from .distillation import distillation_loss
 from ..ops.pool import avg_pool2d
 from .. import kernels
 from ..ops import attention as _attention, conv as _conv, fused_attention as _fused, pool as _pool

@@ -27,6 +27,7 @@ import math
 
 from .. import backend
 from ..tensor import Tensor
+from .lora import apply_lora, load_lora_state_dict, lora_state_dict, merge_lora  # noqa: F401
 
 
 def _with_grads(parameters) -> list:
