@@ -22,6 +22,7 @@ from .serialization import CheckpointError, load, save
 from . import nn
 from . import optim
 from . import models
+from . import quantization
 
 float32, float64, int32, int64, bool_ = _np.float32, _np.float64, _np.int32, _np.int64, _np.bool_
 
