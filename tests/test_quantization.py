@@ -131,6 +131,16 @@ def test_quantize_dynamic_copies_and_replaces_every_layer(rng):
         model(x).numpy()).max()
 
 
+def test_quantize_dynamic_keeps_the_order_of_a_sequential(rng):
+    model = MLP([10, 16, 16, 4])
+    quantized = quantize_dynamic(model)
+    assert [type(m).__name__ for m in quantized.layers] == [
+        "QuantizedLinear", "ReLU", "QuantizedLinear", "ReLU", "QuantizedLinear"]
+    x = Tensor(rng.random((5, 10)).astype(np.float32))
+    assert np.abs(quantized(x).numpy() - model(x).numpy()).max() < 0.02 * np.abs(
+        model(x).numpy()).max()
+
+
 def test_quantize_dynamic_names_what_it_cannot_quantize():
     with pytest.raises(ValueError, match=r"quantize_dynamic: cannot quantize \['LayerNorm'\]"):
         quantize_dynamic(MLP([4, 3]), {nn.LayerNorm})

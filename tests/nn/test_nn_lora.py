@@ -30,6 +30,21 @@ def test_output_is_unchanged_at_initialisation_and_only_a_b_train(rng):
     assert [name for name, p in lora.named_parameters() if p.requires_grad] == ["lora_A", "lora_B"]
 
 
+def test_apply_lora_keeps_the_order_of_a_sequential(rng):
+    """MLP runs its layers in registration order: a wrapped Linear must stay in its place."""
+    tg.manual_seed(0)
+    model = MLP([6, 8, 8, 3])
+    x = Tensor(rng.standard_normal((4, 6)).astype(np.float32))
+    before = model(x).numpy()
+    apply_lora(model, rank=2)
+    assert [type(m).__name__ for m in model.layers] == ["LoRALinear", "ReLU", "LoRALinear",
+                                                        "ReLU", "LoRALinear"]
+    np.testing.assert_array_equal(model(x).numpy(), before)
+    merge_lora(model)
+    assert [type(m).__name__ for m in model.layers] == ["Linear", "ReLU", "Linear", "ReLU",
+                                                        "Linear"]
+
+
 def test_forward_is_base_plus_scaled_low_rank_product(rng):
     lora = trained_adapters(nn.LoRALinear(nn.Linear(5, 3).double(), rank=2, alpha=3.0), rng)
     x = rng.standard_normal((4, 5))

@@ -82,10 +82,11 @@ class LoRALinear(Module):
                 f"rank={self.rank}, alpha={self.alpha}")
 
 
-def _replace(model: Module, path: str, new: Module) -> None:
-    """Put ``new`` where the submodule at dotted ``path`` was."""
+def replace_submodule(model: Module, path: str, new: Module) -> None:
+    """Put ``new`` where the submodule at dotted ``path`` was, in the same place of its
+    parent's order (which a Sequential runs in; ``setattr`` would move it to the end)."""
     parent_path, _, name = path.rpartition(".")
-    setattr(dict(model.named_modules())[parent_path], name, new)
+    dict(model.named_modules())[parent_path]._modules[name] = new
 
 
 def _matches(path: str, targets) -> bool:
@@ -107,7 +108,7 @@ def apply_lora(model: Module, rank: int, alpha: float = 1.0, target_modules=None
         p.requires_grad = False
     modules = dict(model.named_modules())
     for path in chosen:
-        _replace(model, path, LoRALinear(modules[path], rank, alpha))
+        replace_submodule(model, path, LoRALinear(modules[path], rank, alpha))
     return model
 
 
@@ -116,7 +117,7 @@ def merge_lora(model: Module) -> Module:
     in place; the outputs stay the same to float rounding. Returns the model."""
     for path, module in list(model.named_modules()):
         if isinstance(module, LoRALinear):
-            _replace(model, path, module.merge())
+            replace_submodule(model, path, module.merge())
     return model
 
 

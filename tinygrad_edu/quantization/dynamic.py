@@ -30,6 +30,7 @@ import copy
 from ..nn.conv import Conv2d
 from ..nn.linear import Linear
 from ..nn.module import Module
+from ..nn.utils import replace_submodule
 from ..tensor import Tensor
 from .int8 import int8_matmul, quantize_per_channel, quantize_per_tensor
 
@@ -134,7 +135,5 @@ def quantize_dynamic(model: Module, qconfig_spec=None, inplace: bool = False) ->
     model = model if inplace else copy.deepcopy(model)
     for path, module in list(model.named_modules()):
         if type(module) in kinds:
-            parent_path, _, name = path.rpartition(".")
-            parent = dict(model.named_modules())[parent_path]
-            setattr(parent, name, QUANTIZED[type(module)](module))
+            replace_submodule(model, path, QUANTIZED[type(module)](module))
     return model
