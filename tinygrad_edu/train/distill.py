@@ -32,6 +32,9 @@ from .checkpoint import MODELS, build_model, load_checkpoint, make_checkpoint, r
 IMAGE_MODELS = ("mlp", "cnn")
 SHRINK = 10            # the student has at most 1/SHRINK of the teacher's parameters
 BATCH_SIZE = 64
+# The student's settings, chosen on the digits (2 seeds, 150 epochs; README): alpha 0.5 beat
+# 0.9 at T = 4 (97.9% against 97.5%); lr 1e-2 suits such a small network better than 3e-3.
+STUDENT_EPOCHS, STUDENT_LR, STUDENT_ALPHA = 150, 1e-2, 0.5
 QUANTIZED_FORMAT = "tinygrad_edu.quantized"
 
 
@@ -138,9 +141,10 @@ def add_distill_parser(commands, formatter_class) -> None:
     parser.add_argument("--data", choices=("digits", "mnist"),
                         help="the images (default: those the teacher was trained on)")
     parser.add_argument("--data-dir", help="directory holding the MNIST IDX files")
-    parser.add_argument("--epochs", type=int, default=60, help="passes over the training images")
+    parser.add_argument("--epochs", type=int, default=STUDENT_EPOCHS,
+                        help="passes over the training images")
     parser.add_argument("--temperature", type=float, default=4.0, help="softening temperature T")
-    parser.add_argument("--alpha", type=float, default=0.9,
+    parser.add_argument("--alpha", type=float, default=STUDENT_ALPHA,
                         help="weight of the teacher's term (1 - alpha: the labels')")
     parser.add_argument("--seed", type=int, default=0, help="seed of the student")
     parser.add_argument("--out", help="output directory (default: runs/distill)")
@@ -156,7 +160,7 @@ def run_distill(args) -> int:
     for kind, source in (("labels alone", None), ("distilled", teacher)):
         student = make_student(count(teacher), train_x[0].size, args.seed)
         train_student(student, train_x, train_y, args.epochs, args.seed, source,
-                      args.temperature, args.alpha)
+                      args.temperature, args.alpha, STUDENT_LR)
         results[kind] = accuracy(student, test_x, test_y)
     out = Path(args.out or "runs/distill")
     meta = {"model_name": "mlp", "model_config": {"sizes": student.sizes},
