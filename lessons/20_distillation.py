@@ -124,8 +124,9 @@ assert distilled > alone + 0.02
 # %% [markdown]
 # With the same labelled images for both, the gain is smaller and needs care. On these digits a
 # student 10x smaller than the teacher gained about half a point over labels alone when it
-# trained long enough to fit the softened targets (150 epochs, α = 0.5), and *lost* 1.5 points
-# when trained for 30 epochs with α = 0.9 (README; `python -m benchmarks.techniques distill`).
+# trained long enough to fit the softened targets (150 epochs, α = 0.5), and *lost* 1.4 points
+# when trained for 60 epochs at a lower learning rate with α = 0.9 (README;
+# `python -m benchmarks.techniques distill`).
 # Distillation is a tool to try and measure, not a free lunch.
 #
 # ## Exercises
