@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="CHECKPOINT",
                        help="continue the run saved in this checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel over the processes of 'mpirun -n N' (needs the "
+                            "distributed extra; see tinygrad_edu/train/distributed.py)")
 
     sample = commands.add_parser(
         "sample", help="generate text with a trained rnn or gpt checkpoint",
@@ -124,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run only the checks whose name contains SUBSTRING")
     check.add_argument("--list", action="store_true", help="list the checks without running them")
     add_threads_option(check)
-
+    from tinygrad_edu.explain_command import add_explain_parser
+    add_explain_parser(commands)
     from .train.distill import add_distill_parser, add_quantize_parser
     from .train.finetune import add_finetune_parser
     for add in (add_finetune_parser, add_distill_parser, add_quantize_parser):
@@ -160,9 +164,12 @@ def run_train(args) -> int:
              "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
              "seed": args.seed, "time_limit": args.time_limit,
              "sample_length": args.sample_length}
+    if args.distributed:
+        from tinygrad_edu.train.distributed import train_distributed as train_model
     result, lines = train_model(args.model, given, device=args.device, out_dir=args.out,
                                 resume=args.resume, progress=not args.no_progress)
-    print("\n".join(lines))
+    if lines:   # a distributed run reports on rank 0 only
+        print("\n".join(lines))
     return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
 
 
@@ -210,10 +217,12 @@ def main(argv=None) -> int:
     from tinygrad_edu.data import DataNotFoundError, IDXError
     from tinygrad_edu.serialization import CheckpointError
     from tinygrad_edu.train.checkpoint import SettingsError
+    from tinygrad_edu.explain_command import run_explain
     from .train.distill import run_distill, run_quantize
     from .train.finetune import run_finetune
     run = {"train": run_train, "sample": run_sample, "gradcheck": run_gradcheck,
-           "finetune": run_finetune, "distill": run_distill, "quantize": run_quantize}[args.command]
+           "explain": run_explain, "finetune": run_finetune, "distill": run_distill,
+           "quantize": run_quantize}[args.command]
     try:
         return run(args)
     except KeyboardInterrupt:   # outside the training loop, which handles it itself

@@ -19,3 +19,4 @@ from .attention import (FeedForward, LearnedPositionalEmbedding, MultiHeadAttent
 from .lora import LoRALinear
 from . import functional, init
 from . import utils
+from . import parallel
