@@ -193,3 +193,10 @@ def test_per_channel_fake_quantize_lets_every_weight_learn(rng):
     np.testing.assert_allclose(y.numpy(), q * scales[:, None], rtol=1e-6)
     y.sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), np.ones((4, 6)))   # the largest ones too
+
+
+def test_quantized_layers_name_a_wrong_input_shape():
+    with pytest.raises(ValueError, match=r"QuantizedLinear: expected input of shape \(\.\.\., 4\)"):
+        QuantizedLinear(nn.Linear(4, 2))(Tensor(np.zeros((3, 5), np.float32)))
+    with pytest.raises(ValueError, match=r"QuantizedConv2d: expected input of shape \(N, 3"):
+        QuantizedConv2d(nn.Conv2d(3, 2, 3))(Tensor(np.zeros((1, 2, 5, 5), np.float32)))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 
+from ..autograd import ShapeError
 from ..nn.conv import Conv2d
 from ..nn.linear import Linear
 from ..nn.module import Module
@@ -48,7 +49,7 @@ class _Quantized(Module):
         self.register_buffer("bias", None if layer.bias is None
                              else Tensor._make(layer.bias.data.astype("float32"), device))
 
-    def _rescale(self, accumulated, input_scale, xp):
+    def _rescale(self, accumulated, input_scale):
         """int32 sums (..., out) -> float32: times s_x s_o, plus the bias."""
         y = accumulated.astype("float32") * (input_scale * self.weight_scale.data)
         return y + self.bias.data if self.bias is not None else y
@@ -63,13 +64,13 @@ class QuantizedLinear(_Quantized):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"QuantizedLinear: expected input of shape (..., "
+            raise ShapeError(f"QuantizedLinear: expected input of shape (..., "
                              f"{self.in_features}), got {x.shape}")
         xp = x.xp
         q_x, s_x = quantize_per_tensor(x.data, xp)                          # (..., in) int8
         flat = q_x.reshape(-1, self.in_features)                            # (N, in)
         accumulated = int8_matmul(flat, self.weight_int8.data)              # (N, out) int32
-        y = self._rescale(accumulated, s_x, xp)                             # (N, out)
+        y = self._rescale(accumulated, s_x)                             # (N, out)
         return Tensor._make(y.reshape(x.shape[:-1] + (self.out_features,)), x.device)
 
     def extra_repr(self) -> str:
@@ -97,7 +98,7 @@ class QuantizedConv2d(_Quantized):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"QuantizedConv2d: expected input of shape (N, "
+            raise ShapeError(f"QuantizedConv2d: expected input of shape (N, "
                              f"{self.in_channels}, H, W), got {x.shape}")
         xp = x.xp
         q_x, s_x = quantize_per_tensor(x.data, xp)                          # (N, C, H, W) int8
@@ -112,7 +113,7 @@ class QuantizedConv2d(_Quantized):
             filters = self.weight_int8.data[g * o_group:(g + 1) * o_group]
             outputs.append(int8_matmul(cols, filters.reshape(o_group, -1)))  # (N·OH·OW, Og)
         accumulated = xp.concatenate(outputs, axis=1)                       # (N·OH·OW, O) int32
-        y = self._rescale(accumulated, s_x, xp)                             # (N·OH·OW, O)
+        y = self._rescale(accumulated, s_x)                             # (N·OH·OW, O)
         y = y.reshape(n, oh, ow, self.out_channels).transpose(0, 3, 1, 2)   # (N, O, OH, OW)
         return Tensor._make(xp.ascontiguousarray(y), x.device)
 
