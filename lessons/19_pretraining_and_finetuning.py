@@ -133,6 +133,7 @@ assert np.allclose(lora_model(idx).numpy(), before, atol=1e-5)
 adapter_numbers = sum(t.size for t in adapters.values())
 print(f"the adapters: {adapter_numbers:,} numbers; the model: {pretrained.num_parameters():,}")
 assert adapter_numbers == trainable
+print("\nLesson 19 done: pre-train once, then fine-tune cheaply; LoRA trains a few percent of the weights.")
 
 # %% [markdown]
 # ## Exercises
