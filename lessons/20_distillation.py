@@ -129,7 +129,8 @@ print("\nLesson 20 done: soften the teacher's logits with T, scale by T², and l
 # when trained for 60 epochs at a lower learning rate with α = 0.9 (README;
 # `python -m benchmarks.techniques distill`).
 # Distillation is a tool to try and measure, not a free lunch.
-#
+
+# %% [markdown]
 # ## Exercises
 #
 # 1. `exercise_soft_targets(logits, temperature)`: softmax(logits / T) of a batch (N, C).

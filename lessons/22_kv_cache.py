@@ -102,7 +102,8 @@ print("\nLesson 22 done: keep the keys and values, feed one token per step, get 
 # When the context reaches `block_size`, the window slides: every position shifts, so their
 # keys change, and `generate` refills the cache from the new window, exactly what the uncached
 # step computes. `python -m benchmarks.generation` measures the W3 model at context 256.
-#
+
+# %% [markdown]
 # ## Exercises
 #
 # 1. `exercise_positions_fed(prompt_len, new_tokens, use_cache)`: how many positions pass
