@@ -3,7 +3,8 @@
     python -m benchmarks.techniques finetune    # pre-train, then full / LoRA / from scratch
     python -m benchmarks.techniques distill     # CNN teacher -> student 10x smaller, 3 seeds
     python -m benchmarks.techniques quantize    # trained MLP and CNN, float32 vs int8
-    python -m benchmarks.techniques distill --data mnist --data-dir DIR
+    python -m benchmarks.techniques distill --data mnist --data-dir DIR --teacher-epochs 2 \
+        --student-epochs 10
 
 The slow tests (tests/test_techniques_slow.py) run the same functions at smaller sizes.
 
@@ -134,7 +135,8 @@ def distill_experiment(data: str = "digits", data_dir=None, seeds=(0, 1, 2),
 
 
 def report_distill(args) -> None:
-    r = distill_experiment(args.data, args.data_dir)
+    r = distill_experiment(args.data, args.data_dir, teacher_epochs=args.teacher_epochs,
+                           student_epochs=args.student_epochs)
     print(f"{args.data}: teacher CNN {r['teacher']:.2%} ({r['teacher_parameters']:,} parameters), "
           f"student MLP {r['student_parameters']:,} parameters "
           f"({r['teacher_parameters'] / r['student_parameters']:.1f}x smaller)")
@@ -189,6 +191,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help="the MNIST IDX files (for --data mnist)")
     parser.add_argument("--pretrain-steps", type=int, default=1500)
     parser.add_argument("--finetune-steps", type=int, default=300)
+    parser.add_argument("--teacher-epochs", type=int, default=30, help="distill: the CNN's")
+    parser.add_argument("--student-epochs", type=int, default=150, help="distill: the MLP's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
