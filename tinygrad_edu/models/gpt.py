@@ -96,7 +96,7 @@ class CausalSelfAttention(nn.Module):
             past = cache.length(layer)
             k, v = cache.append(layer, k, v)                                 # (B, H, past + T, D)
         y = F.scaled_dot_product_attention(
-            q, k, v, mask=_future_mask(steps, past, x.xp), causal=past == 0,
+            q, k, v, attn_mask=_future_mask(steps, past, x.xp), is_causal=past == 0,
             dropout_p=self.dropout if self.training else 0.0)                # (B, H, T, D)
         y = y.transpose(1, 2).reshape(batch, steps, channels)                # (B, T, C)
         return self.resid_drop(self.c_proj(y))                               # (B, T, C)
