@@ -42,6 +42,7 @@ from . import explain
 from . import nn
 from . import optim
 from . import models
+from . import quantization
 
 # dtype names, PyTorch's spellings included (tg.float is float32, tg.long is int64, ...)
 float32 = float = _np.float32

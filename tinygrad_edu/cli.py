@@ -3,6 +3,9 @@
     tinygrad-edu train {mlp,cnn,rnn,gpt} [--data ...] [--steps N | --epochs N] [--resume CKPT] ...
     tinygrad-edu sample CHECKPOINT [--prompt TEXT] [--length N] [--temperature T] [--top-k K]
     tinygrad-edu gradcheck [--filter SUBSTRING]
+    tinygrad-edu finetune CHECKPOINT --data PATH_OR_NAME [--lora RANK]
+    tinygrad-edu distill --teacher CHECKPOINT [--data digits|mnist]
+    tinygrad-edu quantize CHECKPOINT
 
 ``train`` runs a ready-made recipe (tinygrad_edu/train/recipes.py) and prints where the
 checkpoint, the history and the pictures went; Ctrl-C stops it after saving a checkpoint.
@@ -126,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_threads_option(check)
     from tinygrad_edu.explain_command import add_explain_parser
     add_explain_parser(commands)
+    from .train.distill import add_distill_parser, add_quantize_parser
+    from .train.finetune import add_finetune_parser
+    for add in (add_finetune_parser, add_distill_parser, add_quantize_parser):
+        add(commands, HelpFormatter)
     return parser
 
 
@@ -211,8 +218,11 @@ def main(argv=None) -> int:
     from tinygrad_edu.serialization import CheckpointError
     from tinygrad_edu.train.checkpoint import SettingsError
     from tinygrad_edu.explain_command import run_explain
+    from .train.distill import run_distill, run_quantize
+    from .train.finetune import run_finetune
     run = {"train": run_train, "sample": run_sample, "gradcheck": run_gradcheck,
-           "explain": run_explain}[args.command]
+           "explain": run_explain, "finetune": run_finetune, "distill": run_distill,
+           "quantize": run_quantize}[args.command]
     try:
         return run(args)
     except KeyboardInterrupt:   # outside the training loop, which handles it itself
