@@ -85,7 +85,7 @@ lora_model = apply_lora(from_pretrained(), rank=4, alpha=8.0, target_modules=LOR
 print(lora_model.h[0].attn)
 idx = Tensor(vocab.encode("def send(msg):\n")[None, :])
 assert np.array_equal(lora_model(idx).numpy(), pretrained(idx).numpy())
-trainable = sum(p.size for p in lora_model.parameters() if p.requires_grad)
+trainable = sum(p.numel() for p in lora_model.parameters() if p.requires_grad)
 print(f"LoRA trains {trainable:,} of {pretrained.num_parameters():,} parameters "
       f"({trainable / pretrained.num_parameters():.1%})")
 
@@ -130,7 +130,7 @@ merge_lora(lora_model)
 assert not any(isinstance(m, nn.LoRALinear) for m in lora_model.modules())
 print("largest change from merging:", np.abs(lora_model(idx).numpy() - before).max())
 assert np.allclose(lora_model(idx).numpy(), before, atol=1e-5)
-adapter_numbers = sum(t.size for t in adapters.values())
+adapter_numbers = sum(t.numel() for t in adapters.values())
 print(f"the adapters: {adapter_numbers:,} numbers; the model: {pretrained.num_parameters():,}")
 assert adapter_numbers == trainable
 print("\nLesson 19 done: pre-train once, then fine-tune cheaply; LoRA trains a few percent of the weights.")
@@ -164,7 +164,7 @@ def check(solution=None):
     solution = solution or types.SimpleNamespace(**globals())
     for sizes in [(64, 192, 4), (10, 3, 1), (128, 512, 8)]:
         layer = nn.LoRALinear(nn.Linear(sizes[0], sizes[1]), rank=sizes[2])
-        expected = layer.lora_A.size + layer.lora_B.size
+        expected = layer.lora_A.numel() + layer.lora_B.numel()
         got = solution.exercise_lora_parameters(*sizes)
         assert got == expected, (f"lora_parameters{sizes} = {got}, expected {expected}: "
                                  f"A is rank x in, B is out x rank")

@@ -87,8 +87,8 @@ def test_distill_compares_the_student_alone_and_distilled(tmp_path, cnn_checkpoi
     assert result.returncode == 0, result.stderr
     assert "labels alone" in result.stdout and "distilled" in result.stdout
     student = load_checkpoint(tmp_path / "student.npz", expected_model="mlp")
-    parameters = sum(t.size for t in student["model"].values())
-    teacher = sum(t.size for t in load_checkpoint(cnn_checkpoint)["model"].values())
+    parameters = sum(t.numel() for t in student["model"].values())
+    teacher = sum(t.numel() for t in load_checkpoint(cnn_checkpoint)["model"].values())
     assert teacher >= 10 * parameters
 
 

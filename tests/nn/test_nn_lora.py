@@ -88,7 +88,7 @@ def test_apply_lora_wraps_the_named_linears_of_gpt_and_counts_few_parameters():
     model = apply_lora(GPT(96, 64, 4, 4, 128), rank=4, alpha=8.0, target_modules=["c_attn"])
     assert isinstance(model.h[3].attn.c_attn, nn.LoRALinear)
     assert isinstance(model.h[3].attn.c_proj, nn.Linear) and isinstance(model.lm_head, nn.Linear)
-    trainable = sum(p.size for p in model.parameters() if p.requires_grad)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert trainable == 4 * 4 * (128 + 3 * 128)             # 4 layers x r (in + out)
     assert trainable / model.num_parameters() < 0.01
 

@@ -40,7 +40,7 @@ QUANTIZED_FORMAT = "tinygrad_edu.quantized"
 
 def count(model) -> int:
     """The model's learned scalars (for a quantized copy: its stored weights)."""
-    return sum(t.size for t in model.state_dict().values())
+    return sum(t.numel() for t in model.state_dict().values())
 
 
 def inputs_for(model, images: np.ndarray) -> np.ndarray:

@@ -192,7 +192,7 @@ def run_finetune(args) -> int:
     if args.lora is not None:
         alpha = args.alpha if args.alpha is not None else 2.0 * args.lora
         apply_lora(model, args.lora, alpha, LORA_TARGETS)
-    trainable = sum(p.size for p in model.parameters() if p.requires_grad)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     lr = args.lr if args.lr is not None else (1e-2 if args.lora is not None else 1e-3)
     curve = train_language_model(model, train_ids, val_ids, args.steps, lr, args.batch_size,
                                  args.seed, eval_every=max(1, args.steps // 5))
