@@ -1,7 +1,8 @@
 """``python -m benchmarks``: time W1-W5 side by side, then the kernels alone (W6).
 
-    python -m benchmarks                      # everything, CPU, 2 threads
-    python -m benchmarks --only W1,W3 --repeat 50
+    python -m benchmarks                      # everything, CPU, 2 threads, 5 rounds
+    python -m benchmarks --quick              # one short round, no memory runs (a smoke test)
+    python -m benchmarks --only W1,W3 --repeat 50 --rounds 7
     python -m benchmarks --markdown           # the table as Markdown, for the README
     python -m benchmarks --device cuda        # the GPU section (skipped without a GPU)
 
@@ -38,8 +39,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      description="Time one training step of each workload.")
     parser.add_argument("--only", default=",".join(WORKLOAD_IDS),
                         help="comma-separated workloads to run, e.g. W1,W3 (default: all)")
-    parser.add_argument("--repeat", type=int, default=20, help="timed steps per implementation")
+    parser.add_argument("--repeat", type=int, default=20,
+                        help="timed steps per implementation in each round")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds of the interleaved measurement; ratios are reported as "
+                             "the median over rounds with their range")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps before timing")
+    parser.add_argument("--quick", action="store_true",
+                        help="one round of 3 steps after 1 warm-up, no memory runs: checks "
+                             "that everything runs, measures nothing reliably")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the peak-memory runs (one fresh process per implementation)")
     parser.add_argument("--threads", type=int, default=default_threads(),
                         help="threads for NumPy's BLAS, Numba and PyTorch (default: %(default)s)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -50,13 +60,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "see common.py")
     args = parser.parse_args(argv)
     args.only = [name.strip().upper() for name in args.only.split(",") if name.strip()]
+    if args.quick:
+        args.rounds, args.repeat, args.warmup, args.no_memory = 1, 3, 1, True
     unknown = [name for name in args.only if name not in WORKLOAD_IDS]
     if unknown:
         parser.error(f"--only: unknown workload(s) {', '.join(unknown)}; "
                      f"choose from {', '.join(WORKLOAD_IDS)}")
-    if args.repeat < 1 or args.warmup < 1 or args.threads < 1:
-        parser.error(f"--repeat, --warmup and --threads must be >= 1, got {args.repeat}, "
-                     f"{args.warmup}, {args.threads}")
+    if min(args.repeat, args.warmup, args.threads, args.rounds) < 1:
+        parser.error(f"--repeat, --rounds, --warmup and --threads must be >= 1, got "
+                     f"{args.repeat}, {args.rounds}, {args.warmup}, {args.threads}")
     return args
 
 
@@ -79,6 +91,7 @@ class Candidate:
     synchronize: Callable[[], None] | None = None
     kernel: str | None = None
     flags: dict = field(default_factory=dict)   # is_torch / is_handwritten for the Row
+    memory_as: str | None = None   # "tinygrad", "torch" or "numpy": how benchmarks.memory builds it
 
 
 def _loss_value(loss) -> float:
@@ -103,19 +116,27 @@ def prepare_candidate(candidate: Candidate, args):
     return entry, first_loss
 
 
-def time_workload(workload_id: str, candidates: list[Candidate], args) -> list:
-    """The table rows of one workload: every implementation warmed up, then timed in turns."""
+def time_workload(workload_id: str, candidates: list[Candidate], args, peak_gflops) -> list:
+    """The table rows of one workload: every implementation warmed up, then timed in turns,
+    ``args.rounds`` times over; then, unless switched off, each one's peak memory."""
+    from . import memory
     from .common import Row, measure_interleaved
+    from .flops import step_flops
     prepared = [prepare_candidate(candidate, args) for candidate in candidates]
     entries = [entry for entry, _ in prepared if entry is not None]
-    timings = iter(measure_interleaved(entries, args.repeat))
+    rounds = [measure_interleaved(entries, args.repeat) for _ in range(args.rounds)]
+    per_entry = iter(zip(*rounds))   # for each entry, its Timing of every round
     rows = []
     for candidate, (entry, outcome) in zip(candidates, prepared):
         if entry is None:
             rows.append(Row(workload_id, candidate.label, None, note=outcome, **candidate.flags))
-        else:
-            rows.append(Row(workload_id, candidate.label, next(timings), outcome,
-                            **candidate.flags))
+            continue
+        peak_mb = None
+        if not args.no_memory and candidate.memory_as is not None:
+            peak_mb = memory.measure(workload_id, candidate.memory_as, candidate.kernel)
+        rows.append(Row(workload_id, candidate.label, list(next(per_entry)), outcome,
+                        flops=step_flops(workload_id), peak_gflops=peak_gflops, peak_mb=peak_mb,
+                        **candidate.flags))
     return rows
 
 
@@ -131,19 +152,21 @@ def candidates(workload, data: dict, state, args, torch_workloads) -> list[Candi
             label = f"tinygrad_edu ({device}{f', {kernel} kernels' if kernel else ''})"
             tinygrad.append(Candidate(label, lambda device=device: build_tinygrad(workload, data,
                                                                                   device),
-                                      sync, kernel))
+                                      sync, kernel,
+                                      memory_as="tinygrad" if device == "cpu" else None))
     others = []
     if torch_workloads is not None and workload.id in torch_workloads.STEPS:
         torch_step = torch_workloads.STEPS[workload.id]
         others.append(Candidate(torch_workloads.label(args.device, args.threads),
                                 lambda: torch_step(data, state, args.device),
                                 torch_workloads.synchronizer(args.device),
-                                flags={"is_torch": True}))
+                                flags={"is_torch": True},
+                                memory_as="torch" if args.device == "cpu" else None))
     if args.device == "cpu" and workload.id in handwritten.STEPS:
         hand_step = handwritten.STEPS[workload.id]
         others.append(Candidate(handwritten.LABELS[workload.id],
                                 lambda: hand_step(data, state, "cpu"),
-                                flags={"is_handwritten": True}))
+                                flags={"is_handwritten": True}, memory_as="numpy"))
     return tinygrad + others
 
 
@@ -168,7 +191,7 @@ def _import_torch(args):
     return torch_workloads
 
 
-def describe_machine(args, notes: list[str]) -> str:
+def describe_machine(args, notes: list[str], peak_gflops: float | None = None) -> str:
     """The lines above the table: what ran where, and how it was measured."""
     import numpy as np
     from tinygrad_edu import backend
@@ -177,7 +200,11 @@ def describe_machine(args, notes: list[str]) -> str:
                  else "the C allocator's default settings")
     lines = [f"device {args.device}, {threads}; Python {platform.python_version()}, "
              f"NumPy {np.__version__}; {platform.machine()} {platform.processor() or ''}".rstrip(),
-             f"median of {args.repeat} steps after {args.warmup} warm-up steps; {allocator}"]
+             f"{args.rounds} round{'s' * (args.rounds != 1)} of {args.repeat} interleaved steps "
+             f"after {args.warmup} warm-up steps; {allocator}"]
+    if peak_gflops:
+        lines.append(f"float32 matrix-product peak at {threads}: {peak_gflops:.1f} GFLOP/s "
+                     f"(best of NumPy and PyTorch on 1024x1024 @ 1024x1024)")
     return "\n".join(lines + [f"note: {note}" for note in notes])
 
 
@@ -197,15 +224,20 @@ def run_workloads(args) -> None:
             notes.append("tinygrad_edu.kernels has no switch (set_default): W2 and W3 ran "
                          "with the default kernels only")
         workloads.warm_up_kernels()
+    peak_gflops = None
+    if args.device == "cpu":
+        from .flops import measure_peak_gflops
+        peak_gflops = measure_peak_gflops(size=256 if args.quick else 1024,
+                                          torch_module=torch_workloads and torch_workloads.torch)
     rows = []
     for workload in selected:
         data = workload.make_data()
         state = workloads.initial_state(workload, data)
         implementations = candidates(workload, data, state, args, torch_workloads)
-        rows += time_workload(workload.id, implementations, args)
+        rows += time_workload(workload.id, implementations, args, peak_gflops)
         print(f"  {workload.id}: done", file=sys.stderr, flush=True)
     workloads.restore_kernels()
-    print(describe_machine(args, notes))
+    print(describe_machine(args, notes, peak_gflops))
     print()
     for workload in selected:
         print(f"{workload.id}: {workload.title}")

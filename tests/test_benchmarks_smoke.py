@@ -31,7 +31,8 @@ def table_rows(stdout: str, workload: str) -> dict:
 
 
 def test_overhead_workload_prints_a_table():
-    result = run_benchmarks("--only", "W5", "--repeat", "2", "--no-torch")
+    result = run_benchmarks("--only", "W5", "--repeat", "2", "--rounds", "2", "--no-torch",
+                            "--no-memory")
     assert result.returncode == 0, result.stderr
     assert "median ms/step" in result.stdout
     rows = table_rows(result.stdout, "W5")
@@ -44,8 +45,7 @@ def test_overhead_workload_prints_a_table():
 
 
 def test_markdown_table_and_option_errors():
-    result = run_benchmarks("--only", "W5", "--repeat", "1", "--warmup", "1", "--no-torch",
-                            "--markdown")
+    result = run_benchmarks("--only", "W5", "--quick", "--no-torch", "--markdown")
     assert result.returncode == 0, result.stderr
     assert "| workload | implementation | median ms/step |" in result.stdout
     assert "| W5 | tinygrad_edu (cpu) |" in result.stdout
@@ -54,10 +54,65 @@ def test_markdown_table_and_option_errors():
 
 
 def test_gpu_section_runs_or_says_it_was_skipped():
-    result = run_benchmarks("--only", "W5", "--repeat", "2", "--no-torch", "--device", "cuda")
+    result = run_benchmarks("--only", "W5", "--quick", "--no-torch", "--device", "cuda")
     assert result.returncode == 0, result.stderr
     if tg.cuda.is_available():
         assert set(table_rows(result.stdout, "W5")) == {"tinygrad_edu (cuda)",
                                                         "tinygrad_edu (cpu)"}, result.stdout
     else:
         assert "no GPU: skipped" in result.stdout
+
+
+# ----------------------------------------------------------------------------- FLOPs, rounds, memory
+
+def counted_matmul_flops(monkeypatch, run) -> int:
+    """The FLOPs of every matrix product ``run()`` executes, 2·(output size)·(inner length),
+    counted at ``MatMul.forward`` (backward's products go through it too)."""
+    from tinygrad_edu.ops import matmul
+    total = [0]
+    forward = matmul.MatMul.forward
+
+    def counting_forward(self, a, b):
+        out = forward(self, a, b)
+        total[0] += 2 * out.size * a.shape[-1]
+        return out
+
+    monkeypatch.setattr(matmul.MatMul, "forward", counting_forward)
+    run()
+    return total[0]
+
+
+def test_flop_formulas_equal_the_products_a_step_runs(monkeypatch):
+    """The shape formulas of benchmarks/flops.py against the products one step really runs: W1 at
+    its size, and a tiny GPT with the reference attention (all its products are MatMuls)."""
+    import numpy as np
+    from benchmarks import flops, workloads
+    step, _ = workloads.mlp_step(workloads.mlp_data(), "cpu")
+    assert counted_matmul_flops(monkeypatch, step) == flops.step_flops("W1")
+
+    config = dict(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16)
+    tg.manual_seed(0)
+    model = tg.models.GPT(**config)
+    idx = tg.Tensor(np.random.default_rng(0).integers(0, 11, (3, 8)))
+    with tg.kernels.use("numpy"):
+        counted = counted_matmul_flops(monkeypatch, lambda: model(idx, idx)[1].backward())
+    assert counted == flops.gpt_flops(config, batch=3)
+
+
+def test_ratios_are_taken_round_by_round():
+    from benchmarks.common import Row, Timing, format_ratio, ratios
+    mine = Row("W1", "a", [Timing(2.0, 0, 5), Timing(6.0, 0, 5), Timing(3.0, 0, 5)])
+    torch_row = Row("W1", "torch", [Timing(1.0, 0, 5), Timing(4.0, 0, 5), Timing(2.0, 0, 5)],
+                    is_torch=True)
+    assert ratios(mine, torch_row) == [2.0, 1.5, 1.5]
+    assert format_ratio(ratios(mine, torch_row)) == "1.50x (1.50-2.00)"
+    assert mine.timing.median_ms == 3.0 and mine.timing.spread_ms == 4.0
+
+
+def test_peak_memory_of_a_step_is_measured_in_a_fresh_process():
+    from benchmarks import memory
+    if not memory.available():
+        pytest.skip("the high-water mark of a process is read from Linux's /proc")
+    peak = memory.measure("W1", "tinygrad")
+    # a W1 step holds at least its weight gradients (784·256 + 256·256 + 2570 floats, 1.1 MB)
+    assert peak is not None and peak > 1.0

@@ -15,8 +15,8 @@ import pytest
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import nn
-from tinygrad_edu.nn.activation import GeluTanh
-from tinygrad_edu.nn.normalization import Normalize
+from tinygrad_edu.ops.activation import GeluTanh
+from tinygrad_edu.ops.normalization import Normalize
 
 
 def numpy_gelu_tanh(x):

@@ -1,13 +1,19 @@
 """tinygrad_edu: a from-scratch autograd engine to learn from, fast enough to train real models.
 
-Reading order (each file builds only on the ones before it):
-backend.py -> tensor.py -> autograd.py -> ops/ -> creation.py -> gradcheck.py -> nn/ -> optim/
--> models/ -> data/ -> train.py, cli.py.
+Reading order (each file imports only the ones before it):
+backend.py -> autograd.py -> tensor.py -> ops/ -> tensor_methods.py -> creation.py ->
+gradcheck.py -> kernels/ -> nn/ -> optim/ -> models/ -> data/ -> train/, cli.py.
+
+The autograd core (``Function``, the backward walk) works on any object with a tensor's
+attributes and never imports ``Tensor``; ``Tensor`` is built on it; the operations are built on
+``Tensor``; and ``tensor_methods.py`` attaches them as methods (``x + y``, ``x.sum()``) last.
+A test reads every module's imports and fails on any cycle (tests/test_architecture.py).
 """
 import numpy as _np
 
-from .tensor import Tensor  # first: the autograd core and the ops are built on Tensor
 from .autograd import DeviceError, Function, ShapeError, enable_grad, grad, is_grad_enabled, no_grad
+from .tensor import Tensor
+from . import tensor_methods  # noqa: F401  (attaches the operator methods to Tensor)
 from .creation import (arange, eye, full, full_like, manual_seed, ones, ones_like, rand, rand_like,
                        randn, randn_like, tensor, zeros, zeros_like)
 from .ops.elementwise import maximum, minimum, where

@@ -19,14 +19,22 @@ Three choices keep this engine small and honest:
 - The graph points backwards only (output -> function -> inputs). An operation that needs its own
   output in ``backward`` holds it by weak reference, so a finished graph has no reference cycles
   and is freed by reference counting alone.
+
+This file comes before ``tensor.py`` and does not import it. It needs only what every tensor
+has, ``.data``, ``.device``, ``.grad``, ``.grad_fn``, ``.requires_grad`` and the constructor
+``tensor._make(array, device)``, so it works on the tensors it is handed (minitorch's layering);
+``tensor.py`` then builds ``Tensor`` on top of it.
 """
 from __future__ import annotations
 
 import functools
 import weakref
+from typing import TYPE_CHECKING
 
 from .backend import array_module
-from .tensor import Tensor
+
+if TYPE_CHECKING:   # for the annotations only: the core never imports Tensor at run time
+    from .tensor import Tensor
 
 
 class ShapeError(ValueError):
@@ -132,7 +140,7 @@ class Function:
         except ValueError as error:   # NumPy's broadcasting and reshape errors, named after the op
             shapes = " and ".join(str(tensor.shape) for tensor in inputs)
             raise ShapeError(f"{cls.__name__}: {error} (input shapes {shapes})") from error
-        out = Tensor._make(data, device)
+        out = inputs[0]._make(data, device)
         if requires_grad and _grad_enabled:
             out.requires_grad = True
             fn.inputs = inputs
@@ -244,7 +252,16 @@ def _accumulate(total: Tensor | None, grad: Tensor, create_graph: bool) -> Tenso
         return total + grad
     if create_graph:
         return grad
-    return Tensor._make(grad.xp.array(grad.data, copy=True), grad.device)
+    return grad._make(grad.xp.array(grad.data, copy=True), grad.device)
+
+
+def _is_tensor(obj) -> bool:
+    return hasattr(obj, "grad_fn")
+
+
+def _as_list(tensors) -> list:
+    """One tensor or a sequence of them, as a list."""
+    return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
 
 
 def _seed(output: Tensor, gradient, op: str) -> Tensor:
@@ -253,9 +270,9 @@ def _seed(output: Tensor, gradient, op: str) -> Tensor:
         if output.size != 1:
             raise RuntimeError(f"{op}: the output has shape {output.shape}; a gradient can only be "
                                f"created implicitly for a scalar output, so pass one of that shape")
-        return Tensor._make(output.xp.ones_like(output.data), output.device)
-    if not isinstance(gradient, Tensor):
-        gradient = Tensor(gradient, dtype=output.dtype, device=output.device)
+        return output._make(output.xp.ones_like(output.data), output.device)
+    if not _is_tensor(gradient):
+        gradient = output._make(output.xp.asarray(gradient, dtype=output.dtype), output.device)
     if gradient.shape != output.shape:
         raise ShapeError(f"{op}: gradient of shape {gradient.shape} given for an output of "
                          f"shape {output.shape}")
@@ -279,9 +296,8 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,
     ``grad_outputs`` holds dL/d(output) for non-scalar outputs. An input that does not affect the
     outputs is an error unless ``allow_unused=True``, in which case its gradient is None.
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+    outputs, inputs = _as_list(outputs), _as_list(inputs)
+    if not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs] * len(outputs)
     for i, tensor in enumerate(inputs):
         if not tensor.requires_grad:

@@ -12,81 +12,18 @@ from the engine's operations, whose backward rules already exist:
     gelu(x)        = x·Φ(x) = x/2 · (1 + erf(x/√2))  (Φ: the standard normal CDF)
     gelu_tanh(x)   = x/2 · (1 + tanh(√(2/π)(x + 0.044715 x³)))   (GPT-2's approximation)
 
-Two new differentiable operations live here. ``Erf`` (forward from the backend, since NumPy has
-no erf) with d/dx erf(x) = 2/√π · e^(-x²); exact GELU is then composed from it, and its gradient
-Φ(x) + x·φ(x) comes out of the chain rule. ``LogOnePlusExp`` (softplus) is computed in the
-overflow-free form max(x, 0) + log1p(e^-|x|), with its gradient σ(x) written directly, so it is
-exact everywhere, including the point x = 0 where the pieces max and |x| have kinks.
-``GeluTanh`` is the tanh GELU as one operation with its derivative written out: composed from
-primitives, its backward pass would walk some twenty elementwise steps over the largest
-activation of a transformer, (B, T, 4C), and it dominated the MLP half of a GPT step.
+Three of them have their own differentiable operation in ``ops/activation.py``: ``Erf`` (exact
+GELU is composed from it, and its gradient Φ(x) + x·φ(x) comes out of the chain rule),
+``LogOnePlusExp`` (softplus, overflow-free) and ``GeluTanh`` (the tanh GELU in one step).
 """
 from __future__ import annotations
 
 import math
 
-from .. import backend
-from ..autograd import Function, is_grad_enabled
+from ..ops.activation import Erf, GeluTanh, LogOnePlusExp
 from ..ops.elementwise import where
 from ..tensor import Tensor
 from .module import Module
-
-
-class Erf(Function):
-    """z = erf(a) = 2/√π ∫₀ᵃ e^(-t²) dt;   dz/da = 2/√π · e^(-a²)."""
-
-    def forward(self, a):
-        return backend.erf(a)
-
-    def backward(self, grad):
-        (a,) = self.inputs
-        return grad * (2 / math.sqrt(math.pi)) * (-(a * a)).exp()
-
-
-class LogOnePlusExp(Function):
-    """Softplus: z = log(1 + e^a), computed as max(a, 0) + log1p(e^-|a|) so e^a never overflows;
-    dz/da = σ(a)."""
-
-    def forward(self, a):
-        xp = self.xp
-        return xp.maximum(a, 0) + xp.log1p(xp.exp(-xp.abs(a)))
-
-    def backward(self, grad):
-        return grad * self.inputs[0].sigmoid()
-
-
-SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
-GELU_CUBIC = 0.044715   # the weight of x³ in GPT-2's tanh approximation
-
-
-def gelu_tanh_inner(x):
-    """u = √(2/π)(x + 0.044715 x³), for an array or a Tensor."""
-    return (x + GELU_CUBIC * (x * x * x)) * SQRT_2_OVER_PI
-
-
-def gelu_tanh_slope(x, tanh_u):
-    """d/dx [x/2 · (1 + tanh u)] = (1 + t)/2 + x/2 · (1 - t²) · du/dx,  t = tanh u,
-    du/dx = √(2/π)(1 + 3·0.044715 x²). Only +, -, *: works on arrays and on Tensors alike."""
-    du_dx = (1 + (3 * GELU_CUBIC) * (x * x)) * SQRT_2_OVER_PI
-    return (1 + tanh_u) * 0.5 + (x * 0.5) * (1 - tanh_u * tanh_u) * du_dx
-
-
-class GeluTanh(Function):
-    """z = x/2 · (1 + tanh u),  u = √(2/π)(x + 0.044715 x³)   (GPT-2's GELU);
-    dz/dx = ``gelu_tanh_slope(x, tanh u)``, with tanh u kept from the forward pass.
-
-    Backward works on arrays; with ``create_graph=True`` it builds the same slope from Tensor
-    operations instead, so the gradient stays differentiable."""
-
-    def forward(self, a):
-        self.tanh_u = self.xp.tanh(gelu_tanh_inner(a))
-        return a * 0.5 * (1 + self.tanh_u)
-
-    def backward(self, grad):
-        (x,) = self.inputs
-        if is_grad_enabled():   # create_graph=True: record the slope in the graph
-            return grad * gelu_tanh_slope(x, gelu_tanh_inner(x).tanh())
-        return Tensor._make(grad.data * gelu_tanh_slope(x.data, self.tanh_u), grad.device)
 
 
 # ----------------------------------------------------------------------------- functions

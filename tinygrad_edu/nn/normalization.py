@@ -31,51 +31,11 @@ Parameter and buffer names (``weight``, ``bias``, ``running_mean``, ``running_va
 """
 from __future__ import annotations
 
-from ..autograd import Function, ShapeError, grad, is_grad_enabled
+from ..autograd import ShapeError
+from ..ops.normalization import Normalize, statistics
 from ..tensor import Tensor
 from .. import creation
 from .module import Module, Parameter
-
-
-def _statistics(x: Tensor, axes: tuple) -> tuple:
-    """μ, x - μ and the biased variance σ² over ``axes`` (kept as length-1 axes)."""
-    mean = x.mean(axis=axes, keepdims=True)
-    centered = x - mean
-    return mean, centered, (centered * centered).mean(axis=axes, keepdims=True)
-
-
-class Normalize(Function):
-    """x̂ = (x - μ) / σ over ``axes``: μ the mean, σ = √(σ² + ε) with the biased variance σ².
-
-    Backward. With g = dL/dx̂ and mean(·) over the n normalized elements, the chain rule
-    through x - μ, through μ and through σ gives
-
-        dL/dx = (g - mean(g) - x̂ · mean(g · x̂)) / σ
-
-    (the first term is the direct path, the second the path through μ, the third the path
-    through σ). It is computed on arrays; with ``create_graph=True`` the gradient of the
-    composed form is taken instead, so that it is itself differentiable."""
-
-    saves_output = True
-
-    def forward(self, x, axes, eps):
-        self.axes, self.eps = axes, eps
-        centered = x - x.mean(axis=axes, keepdims=True)
-        variance = (centered * centered).mean(axis=axes, keepdims=True)
-        self.inv_std = 1 / self.xp.sqrt(variance + eps)          # 1/σ (kept shape)
-        centered *= self.inv_std                                 # x̂, in place: no new array
-        return centered
-
-    def backward(self, grad_out):
-        if is_grad_enabled():   # create_graph=True: differentiate the composed form
-            (x,) = self.inputs
-            _, centered, variance = _statistics(x, self.axes)
-            return grad(centered / (variance + self.eps).sqrt(), x, grad_out, create_graph=True)[0]
-        g, x_hat = grad_out.data, self.output.data
-        grad_x = g - g.mean(axis=self.axes, keepdims=True)
-        grad_x -= x_hat * (g * x_hat).mean(axis=self.axes, keepdims=True)
-        grad_x *= self.inv_std
-        return Tensor._make(grad_x, grad_out.device)
 
 
 def _check_last_axes(name: str, x: Tensor, normalized_shape: tuple) -> None:
@@ -123,7 +83,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {x.shape}")
-        mean, centered, variance = _statistics(x, axes)    # (1, C, 1..), (N, C, ..), (1, C, 1..)
+        mean, centered, variance = statistics(x, axes)    # (1, C, 1..), (N, C, ..), (1, C, 1..)
         if running_mean is not None and running_var is not None:
             _update_running(running_mean, mean.data.reshape(channels), momentum)
             unbiased = variance.data.reshape(channels) * (count / (count - 1))
