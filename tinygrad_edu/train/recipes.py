@@ -122,7 +122,8 @@ def train_model(kind: str, given: dict, device: str = "cpu", out_dir=None, resum
     recipe = prepare(kind, settings, device)
     planned_by_time = settings["steps"] is None and settings["epochs"] is None and \
         settings["time_limit"] is not None and kind in TEXT_MODELS
-    settings["steps"] = recipe["steps"]
+    if not planned_by_time:   # a resumed time-limited run plans its rest afresh
+        settings["steps"] = recipe["steps"]
     recipe["meta"]["settings"] = settings
     checkpoint_path = out_dir / "checkpoint.npz"
     compile_kernels(kind, device)
