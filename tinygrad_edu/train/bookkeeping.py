@@ -175,11 +175,9 @@ class Run:
 
     @contextlib.contextmanager
     def update(self):
-        """Around ``optimizer.step()``: Ctrl-C waits until it is done; then the step counts."""
+        """Around the parameter update: Ctrl-C waits until it is done; then the step counts."""
         with interrupts_deferred():
             yield
-            if self.scheduler is not None:
-                self.scheduler.step()
             self.step += 1
 
     def after_step(self, loss, logits, targets) -> None:

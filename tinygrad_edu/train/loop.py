@@ -108,6 +108,8 @@ def fit(model, optimizer, train_data, settings: FitSettings, *, scheduler=None, 
                 clip_grad_norm_(model.parameters(), settings.max_grad_norm)
             with run.update():                  # all of the update or none of it
                 optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()            # the learning rate of the next step
             run.after_step(loss, logits, targets)   # history, evaluation, checkpoint, progress
     return TrainResult(step=run.step, history=run.history, interrupted=run.interrupted,
                        stopped_by_time_limit=run.stopped_by_time_limit,
