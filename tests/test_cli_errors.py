@@ -128,3 +128,12 @@ def test_sample_settings_out_of_range(tmp_path):
 def test_version(tmp_path):
     result = tinygrad_edu("--version", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.strip() == f"tinygrad-edu {tg.__version__}"
+
+
+@pytest.mark.parametrize("args, fragment", [(("train",), "model"),
+                                            (("train", "resnet"), "resnet"),
+                                            (("train", "mlp", "--lr", "abc"), "abc"),
+                                            (("frobnicate",), "frobnicate")])
+def test_usage_errors_are_one_line_too(tmp_path, args, fragment):
+    result = tinygrad_edu(*args, cwd=tmp_path)
+    assert_one_line_error(result, fragment, "--help")

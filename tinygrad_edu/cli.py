@@ -52,6 +52,13 @@ def add_threads_option(parser) -> None:
                              "times slower, waiting for each other")
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error is one line (the usage text is in ``--help``)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows an option's default in ``--help`` only where there is one to show."""
 
@@ -151,9 +158,9 @@ def add_gradcheck(commands) -> None:
 COMMANDS = [add_train, add_sample, add_gradcheck]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> ArgumentParser:
     from . import __version__
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="tinygrad-edu",
         description="Train, sample from and check the models of tinygrad_edu, a from-scratch "
                     "autograd engine.",
