@@ -2,7 +2,6 @@
 progress bar and log lines, the notice while kernels compile, how many evaluations print."""
 import io
 
-import numpy as np
 import pytest
 
 import tinygrad_edu as tg
