@@ -25,10 +25,15 @@ from . import kernels
 from . import viz
 from . import data
 from .serialization import CheckpointError, load, save
+from . import distributed
+from . import amp
+from .amp import autocast
+from . import explain
 from . import nn
 from . import optim
 from . import models
 
 float32, float64, int32, int64, bool_ = _np.float32, _np.float64, _np.int32, _np.int64, _np.bool_
+float16, half, bfloat16 = _np.float16, _np.float16, amp.bfloat16
 
 __version__ = "0.1.0"

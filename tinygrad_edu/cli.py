@@ -3,6 +3,8 @@
     tinygrad-edu train {mlp,cnn,rnn,gpt} [--data ...] [--steps N | --epochs N] [--resume CKPT] ...
     tinygrad-edu sample CHECKPOINT [--prompt TEXT] [--length N] [--temperature T] [--top-k K]
     tinygrad-edu gradcheck [--filter SUBSTRING]
+    tinygrad-edu explain CHECKPOINT [--out DIR]
+    mpirun -n N tinygrad-edu train MODEL --distributed ...
     tinygrad-edu --version
 
 ``train`` runs a ready-made recipe (tinygrad_edu/train/recipes.py) and prints where the
@@ -123,6 +125,9 @@ def add_train(commands) -> None:
                             "progress line every few seconds)")
     train.add_argument("--verbose", action="store_true",
                        help="print every evaluation (default: about ten in a run)")
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel over the processes of 'mpirun -n N' (needs the "
+                            "distributed extra; see tinygrad_edu/train/distributed.py)")
 
 
 def add_sample(commands) -> None:
@@ -155,7 +160,13 @@ def add_gradcheck(commands) -> None:
     add_threads_option(check)
 
 
-COMMANDS = [add_train, add_sample, add_gradcheck]
+def add_explain(commands) -> None:
+    from tinygrad_edu.explain_command import add_explain_parser, run_explain
+    add_explain_parser(commands)
+    commands.choices["explain"].set_defaults(run=run_explain)
+
+
+COMMANDS = [add_train, add_sample, add_gradcheck, add_explain]
 
 
 def build_parser() -> ArgumentParser:
@@ -200,10 +211,13 @@ def run_train(args) -> int:
              "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
              "seed": args.seed, "time_limit": args.time_limit,
              "sample_length": args.sample_length}
+    if args.distributed:
+        from tinygrad_edu.train.distributed import train_distributed as train_model
     result, lines = train_model(args.model, given, device=args.device, out_dir=args.out,
                                 resume=args.resume, progress=not args.no_progress,
                                 verbose=args.verbose)
-    print("\n".join(lines))
+    if lines:   # a distributed run reports on rank 0 only
+        print("\n".join(lines))
     return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
 
 

@@ -12,6 +12,7 @@ from . import transforms
 from .dataset import (Dataset, LabeledImages, Subset, TensorDataset, TrainTest, default_collate,
                       make_generator, random_split)
 from .digits import load_digits
+from .distributed_sampler import DistributedSampler
 from .loader import DataLoader, to_tensors
 from .mnist import DataNotFoundError, IDXError, load_mnist, read_idx, write_idx
 from .splits import every_kth_of_each_class, split_validation

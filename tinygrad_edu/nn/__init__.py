@@ -18,3 +18,4 @@ from .attention import (FeedForward, LearnedPositionalEmbedding, MultiHeadAttent
                         SinusoidalPositionalEncoding, TransformerBlock)
 from . import functional, init
 from . import utils
+from . import parallel

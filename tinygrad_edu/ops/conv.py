@@ -42,6 +42,7 @@ from __future__ import annotations
 from numbers import Integral
 from types import SimpleNamespace
 
+from ..amp.autocast import cast_inputs, low_precision
 from ..autograd import Function, ShapeError, is_grad_enabled
 from ..backend import array_module, device_of
 from ..tensor import Tensor
@@ -159,14 +160,15 @@ class Conv2d(Function):
     def forward(self, x, weight, stride, padding, dilation, groups, impl=None):
         self.settings = (stride, padding, dilation, groups)
         self.impl = impl or REFERENCE
-        return self.impl.conv2d_forward(x, weight, *self.settings)
+        return low_precision(self.impl.conv2d_forward, x, weight, *self.settings)
 
     def backward(self, grad):
         if is_grad_enabled():
             raise RuntimeError("conv2d: second derivatives are not supported (backward through "
                                "conv2d was called with create_graph=True)")
         x, weight = self.inputs
-        grad_x, grad_w = self.impl.conv2d_backward(grad.data, x.data, weight.data, *self.settings)
+        grad_x, grad_w = low_precision(self.impl.conv2d_backward, grad.data, x.data, weight.data,
+                                       *self.settings)
         return Tensor._make(grad_x, x.device), Tensor._make(grad_w, weight.device)
 
 
@@ -208,6 +210,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                                  pair(padding, "conv2d", "padding"),
                                  pair(dilation, "conv2d", "dilation"))
     check_conv2d_shapes(x.shape, weight.shape, stride, padding, dilation, groups)
+    x, weight = cast_inputs(x, weight)   # to float16 inside tg.autocast
     y = Conv2d.apply(x, weight, stride=stride, padding=padding, dilation=dilation, groups=groups,
                      impl=impl)                                        # (N, F, OH, OW)
     if bias is None:

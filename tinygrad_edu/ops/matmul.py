@@ -12,6 +12,7 @@ axis is removed from the result, exactly as ``np.matmul`` does.
 """
 from __future__ import annotations
 
+from ..amp.autocast import cast_inputs, low_precision
 from ..autograd import Function, ShapeError
 from ..tensor import Tensor
 
@@ -20,7 +21,7 @@ class MatMul(Function):
     """z = a @ b for operands with at least two axes;   da = grad @ bᵀ,  db = aᵀ @ grad."""
 
     def forward(self, a, b):
-        return self.xp.matmul(a, b)
+        return low_precision(self.xp.matmul, a, b)   # float16 on the CPU: float32 accumulation
 
     def backward(self, grad):
         a, b = self.inputs
@@ -46,6 +47,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if inner_a != inner_b:
         raise ShapeError(f"matmul: inner dimensions differ, {a.shape} @ {b.shape} "
                          f"({inner_a} != {inner_b})")
+    a, b = cast_inputs(a, b)   # to float16 inside tg.autocast
     out = MatMul.apply(a.unsqueeze(0) if a.ndim == 1 else a,
                        b.unsqueeze(-1) if b.ndim == 1 else b)
     if b.ndim == 1:

@@ -21,7 +21,8 @@ from .checkpoint import (CheckpointMismatchError, SettingsError, build_model, lo
 from .loop import FitSettings, TrainResult, evaluate, fit
 from .plots import plot_history, plot_misclassified
 from .recipes import DEFAULTS, train_model
+from .gradient_flow import GradientFlow, gradient_norms
 
 __all__ = ["CheckpointMismatchError", "SettingsError", "build_model", "load_checkpoint",
            "save_checkpoint", "FitSettings", "TrainResult", "evaluate", "fit", "plot_history",
-           "plot_misclassified", "DEFAULTS", "train_model"]
+           "plot_misclassified", "DEFAULTS", "train_model", "GradientFlow", "gradient_norms"]

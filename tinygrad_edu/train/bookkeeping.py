@@ -299,7 +299,7 @@ class Run:
             except (ValueError, TypeError, KeyError, IndexError) as error:
                 raise CheckpointMismatchError(f"{source}: its {name} state does not fit this "
                                               f"run ({error})") from error
-        self.step, self.seconds_before = int(saved["step"]), float(saved["time"])
+        self.step, self.seconds_before = int(saved["step"]), float(saved.get("time", 0.0))
         self.history = list(resume["history"])
 
     # --- the end ---------------------------------------------------------------------------

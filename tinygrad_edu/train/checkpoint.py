@@ -133,8 +133,8 @@ def _check_entries(checkpoint: dict, where: str) -> None:
             raise damaged(f"weight {key!r}", f"holds {values.dtype} data, not numbers")
     progress = checkpoint["progress"]
     if not isinstance(progress.get("step"), int) or progress["step"] < 0 or \
-            not isinstance(progress.get("time"), (int, float)):
-        raise damaged("'progress' entry", "lacks a step count or a time")
+            not isinstance(progress.get("time", 0.0), (int, float)):
+        raise damaged("'progress' entry", "lacks a step count (or its time is not a number)")
     try:
         history = json.loads(checkpoint.get("history"))
         state = json.loads(checkpoint.get("rng"))
