@@ -1,43 +1,58 @@
-"""Lesson 04: second derivatives with ``create_graph=True`` and ``tg.grad``.
+# %% [markdown]
+# # Lesson 04: second derivatives with ``create_graph=True`` and ``tg.grad``
+#
+# Every backward rule in tinygrad_edu is written with Tensor operations (``grad * 3 * a * a``,
+# not raw array math). Normally backward runs with recording switched off, and the gradient is a
+# plain constant. With ``create_graph=True`` the backward pass is recorded like any forward
+# computation, so the gradient is itself a function in the graph and can be differentiated again.
+#
+# ``tg.grad(outputs, inputs, create_graph=...)`` returns the gradients instead of adding them to
+# ``.grad`` (like ``torch.autograd.grad``), which is the convenient form for derivatives of
+# derivatives. Two classic uses:
+#
+# 1. Newton's method for a minimum of f: R -> R uses the curvature f'' to choose the step,
+#
+#        x  <-  x - f'(x) / f''(x),
+#
+#    and converges quadratically (the number of correct digits roughly doubles each step).
+#
+# 2. A Hessian-vector product Hv for f: R^n -> R, without ever forming the n x n Hessian H:
+#    since ∇f(w)·v is a scalar, its gradient is  ∇(∇f(w)·v) = H v  (two backward passes).
+#
+# Run it:  python lessons/04_second_derivatives.py
+# Check the exercises at the end:  python lessons/04_second_derivatives.py --check
+#
+# Read along: `tinygrad_edu/autograd.py::grad` (gradients returned, optionally with their graph) and
+# `tinygrad_edu/gradcheck.py::gradgradcheck`.
 
-Every backward rule in tinygrad_edu is written with Tensor operations (``grad * 3 * a * a``,
-not raw array math). Normally backward runs with recording switched off, and the gradient is a
-plain constant. With ``create_graph=True`` the backward pass is recorded like any forward
-computation, so the gradient is itself a function in the graph and can be differentiated again.
+# %%
+from _exercises import run_check_if_asked
 
-``tg.grad(outputs, inputs, create_graph=...)`` returns the gradients instead of adding them to
-``.grad`` (like ``torch.autograd.grad``), which is the convenient form for derivatives of
-derivatives. Two classic uses:
+run_check_if_asked()
 
-1. Newton's method for a minimum of f: R -> R uses the curvature f'' to choose the step,
-
-       x  <-  x - f'(x) / f''(x),
-
-   and converges quadratically (the number of correct digits roughly doubles each step).
-
-2. A Hessian-vector product Hv for f: R^n -> R, without ever forming the n x n Hessian H:
-   since ∇f(w)·v is a scalar, its gradient is  ∇(∇f(w)·v) = H v  (two backward passes).
-
-Run it:  python lessons/04_second_derivatives.py
-"""
 import numpy as np
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
 
-# --- 1. A gradient with and without a graph ---------------------------------------------------
-x = Tensor(np.array(2.0), requires_grad=True)
+# %% [markdown]
+# ## 1. A gradient with and without a graph
+
+# %%
+x = Tensor(np.array(3.0), requires_grad=True)
 (slope,) = tg.grad(x ** 3, x)                       # plain: a constant, no graph
 (slope_graph,) = tg.grad(x ** 3, x, create_graph=True)
-print("d(x³)/dx at 2:", slope.item(), " grad_fn without create_graph:", slope.grad_fn,
+print("d(x³)/dx = 3x² at 3:", slope.item(), " grad_fn without create_graph:", slope.grad_fn,
       " with it:", slope_graph.grad_fn)
-assert slope.item() == 12.0 and slope.grad_fn is None and slope_graph.grad_fn is not None
+assert slope.item() == 27.0 and slope.grad_fn is None and slope_graph.grad_fn is not None
 (curvature,) = tg.grad(slope_graph, x)               # differentiate the derivative: 6x
-assert curvature.item() == 12.0
-print("d²(x³)/dx² at 2:", curvature.item())
+assert curvature.item() == 18.0
+print("d²(x³)/dx² = 6x at 3:", curvature.item())
 
+# %% [markdown]
+# ## 2. Newton's method on f(x) = x⁴ - 3x² + x
 
-# --- 2. Newton's method on f(x) = x⁴ - 3x² + x ------------------------------------------------
+# %%
 def f(x):
     return x ** 4 - 3 * x ** 2 + x
 
@@ -70,7 +85,10 @@ assert abs(df) < 1e-12, "Newton's method did not converge"
 assert d2f > 0, "a minimum has positive curvature"
 print(f"a local minimum of f at x = {x_value:.12f} (f'' = {d2f:.3f} > 0)")
 
-# --- 3. A Hessian-vector product -------------------------------------------------------------
+# %% [markdown]
+# ## 3. A Hessian-vector product
+
+# %%
 # g(w) = ½ wᵀAw + Σ w_i³/3 has gradient  ½(A + Aᵀ)w + w²  and Hessian  ½(A + Aᵀ) + diag(2w).
 rng = np.random.default_rng(0)
 n = 5
@@ -93,10 +111,63 @@ print("H @ v with H written out by hand:  ", np.round(hessian @ v.numpy(), 6))
 assert np.allclose(gradient.numpy(), 0.5 * (A + A.T) @ w.numpy() + w.numpy() ** 2, rtol=1e-12)
 assert np.allclose(hessian_times_v.numpy(), hessian @ v.numpy(), rtol=1e-12)
 
-# --- 4. Checking second derivatives ----------------------------------------------------------
+# %% [markdown]
+# ## 4. Checking second derivatives
+
+# %%
 # tg.gradgradcheck runs gradcheck on the gradient itself: finite differences of backward().
 assert tg.gradgradcheck(g, [w])
 assert tg.gradgradcheck(f, [Tensor(np.array([-1.3, 0.2, 2.0]), requires_grad=True)])
 print("tg.gradgradcheck passed for g and f")
 
 print("\nLesson 04 done: record the backward pass, and derivatives of derivatives come for free.")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **A second derivative.** `exercise_second_derivative(f, x)` returns f''(x) as a float for a
+#    function f of one Tensor, using `tg.grad` twice (the first with `create_graph=True`).
+# 2. **The whole Hessian.** `exercise_hessian(f, w)` returns the n x n Hessian of a scalar f of a
+#    vector w (a NumPy array) as a NumPy array: one Hessian-vector product per unit vector eᵢ
+#    gives column i.
+#
+# Check your answers: `python lessons/04_second_derivatives.py --check`.
+
+# %% tags=["exercises"]
+import types
+
+import numpy as np
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor
+
+
+def exercise_second_derivative(f, x):
+    """f''(x) for a float x, by differentiating the gradient."""
+    raise NotImplementedError("exercise second_derivative: tg.grad(..., create_graph=True), twice")
+
+
+def exercise_hessian(f, w):
+    """The Hessian of f at the vector w (NumPy), column by column from Hessian-vector products."""
+    raise NotImplementedError("exercise hessian: H e_i for each unit vector e_i")
+
+
+def check(solution=None):
+    solution = solution or types.SimpleNamespace(**globals())
+    for x in (-0.7, 0.4, 1.5):
+        got = solution.exercise_second_derivative(lambda t: t.exp() * t ** 2, x)
+        expected = np.exp(x) * (x * x + 4 * x + 2)          # (e^x x²)'' by hand
+        assert np.isclose(got, expected, rtol=1e-10), (
+            f"second_derivative of e^x x² at {x} gave {got}, expected {expected}")
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((4, 4))
+    w = rng.standard_normal(4)
+
+    def f(v):
+        return 0.5 * (v * (Tensor(A) @ v)).sum() + (v ** 3).sum() / 3
+
+    expected = 0.5 * (A + A.T) + np.diag(2 * w)
+    got = np.asarray(solution.exercise_hessian(f, w))
+    assert got.shape == (4, 4) and np.allclose(got, expected, rtol=1e-10), (
+        f"hessian gave\n{np.round(got, 3)}\nexpected ½(A + Aᵀ) + diag(2w) =\n{np.round(expected, 3)}")
+    print("all exercises pass")
