@@ -92,14 +92,14 @@ print("unscaled, most queries' softmax saturates: its Jacobian diag(p) - p pᵀ 
 # ## 3. The causal mask
 
 # %%
-causal = F.scaled_dot_product_attention(Tensor(q), Tensor(k), Tensor(v), causal=True).numpy()
+causal = F.scaled_dot_product_attention(Tensor(q), Tensor(k), Tensor(v), is_causal=True).numpy()
 by_hand = softmax(np.where(np.tril(np.ones((T, T), dtype=bool)), q @ k.T / math.sqrt(D), -np.inf)) @ v
 assert np.allclose(causal, by_hand, rtol=1e-12)
 # Change the future (keys and values after position 2): outputs 0..2 must not move.
 k_changed, v_changed = k.copy(), v.copy()
 k_changed[3:], v_changed[3:] = rng.standard_normal((2, T - 3, D))
 moved = F.scaled_dot_product_attention(Tensor(q), Tensor(k_changed), Tensor(v_changed),
-                                       causal=True).numpy()
+                                       is_causal=True).numpy()
 unmasked = F.scaled_dot_product_attention(Tensor(q), Tensor(k_changed), Tensor(v_changed)).numpy()
 print(f"changing tokens 3..5 moves outputs 0..2 by {np.abs(moved[:3] - causal[:3]).max():.1e} "
       f"with the causal mask, by {np.abs(unmasked[:3] - library[:3]).max():.2f} without")
@@ -225,10 +225,10 @@ def check(solution=None):
         f" scale the scores by 1/√d")
     mask = np.asarray(solution.exercise_causal_mask(5))
     assert mask.shape == (5, 5) and mask.dtype == bool, f"causal_mask: (5, 5) bool, got {mask.shape}"
-    masked = F.scaled_dot_product_attention(Tensor(q), Tensor(k), Tensor(v), mask=mask).numpy()
-    causal = F.scaled_dot_product_attention(Tensor(q), Tensor(k), Tensor(v), causal=True).numpy()
+    masked = F.scaled_dot_product_attention(Tensor(q), Tensor(k), Tensor(v), attn_mask=mask).numpy()
+    causal = F.scaled_dot_product_attention(Tensor(q), Tensor(k), Tensor(v), is_causal=True).numpy()
     assert np.allclose(masked, causal), ("causal_mask: attention with your mask differs from "
-                                         "causal=True; may a token see itself?")
+                                         "is_causal=True; may a token see itself?")
     x = rng.standard_normal((2, 3, 12))
     got = np.asarray(solution.exercise_split_heads(x, 4))
     assert got.shape == (2, 4, 3, 3), f"split_heads: expected (2, 4, 3, 3), got {got.shape}"

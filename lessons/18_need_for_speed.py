@@ -181,7 +181,7 @@ def peak_bytes(T, choice) -> int:
                for _ in range(3))
     with tg.kernels.use(choice, ops=["attention"]):
         tracemalloc.start()
-        out = F.scaled_dot_product_attention(q, k, v, causal=True)
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         out.sum().backward()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
@@ -206,8 +206,8 @@ assert reference_growth > 10 and fused_growth < 6
 # %%
 if tg.cuda.is_available():
     q, k, v = (tg.randn(2, 4, 256, 32, device="cuda") for _ in range(3))
-    out = F.scaled_dot_product_attention(q, k, v, causal=True)
-    expected = F.scaled_dot_product_attention(q.cpu(), k.cpu(), v.cpu(), causal=True)
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    expected = F.scaled_dot_product_attention(q.cpu(), k.cpu(), v.cpu(), is_causal=True)
     assert np.allclose(out.numpy(), expected.numpy(), atol=1e-4)
     print(f"\nran on the GPU: device={out.device}, the same code with device=\"cuda\"")
 else:

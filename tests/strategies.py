@@ -112,3 +112,18 @@ def index_cases(draw):
     if draw(st.booleans()) and not any(isinstance(p, np.ndarray) for p in parts[cut:]):
         parts = parts[:cut] + [Ellipsis]   # the rest of the axes, taken whole
     return shape, tuple(parts)
+
+
+@st.composite
+def gather_cases(draw, min_side=0):
+    """(input shape, dim, index) for gather/scatter_add: an index with the input's number of
+    dimensions, no longer than the input in the other dimensions (it may be shorter, as PyTorch
+    allows), with values drawn with replacement, so indices repeat, and sides that may be 0."""
+    shape = draw(shapes(1, 3, max(min_side, 1), 4))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    index_shape = tuple(draw(st.integers(min_side, 4 if d == dim % len(shape) else n))
+                        for d, n in enumerate(shape))
+    count = int(np.prod(index_shape))
+    values = draw(st.lists(st.integers(0, shape[dim] - 1), min_size=count,
+                           max_size=count))
+    return shape, dim, np.array(values, dtype=np.int64).reshape(index_shape)

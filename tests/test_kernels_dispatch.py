@@ -38,10 +38,10 @@ def test_auto_runs_attention_fused_only_for_long_sequences(monkeypatch):
     monkeypatch.setattr(FusedAttention, "apply",
                         lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
     q = tg.randn(1, short, 4)
-    F.scaled_dot_product_attention(q, q, q, causal=True)
+    F.scaled_dot_product_attention(q, q, q, is_causal=True)
     assert not calls
     q = tg.randn(1, long, 4)
-    F.scaled_dot_product_attention(q, q, q, causal=True)
+    F.scaled_dot_product_attention(q, q, q, is_causal=True)
     assert calls
 
 
@@ -97,7 +97,7 @@ def test_functional_results_do_not_depend_on_the_choice(rng, dtype, tolerance):
     q, k, v = (rng.standard_normal((2, 2, 11, 4)).astype(dtype) for _ in range(3))
     cases = [(lambda x, w: F.conv2d(x, w, padding=1, stride=(1, 2)), [x, w]),
              (lambda x: F.max_pool2d(x, 3, stride=2, padding=1), [x]),
-             (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, causal=True), [q, k, v])]
+             (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), [q, k, v])]
     for fn, arrays in cases:
         with kernels.use("numpy"):
             expected = _values_and_grads(fn, arrays)
@@ -111,10 +111,10 @@ def test_functional_results_do_not_depend_on_the_choice(rng, dtype, tolerance):
 def test_attention_is_fused_only_without_mask_or_dropout(rng):
     q = tg.Tensor(rng.standard_normal((1, 5, 4)), requires_grad=True)
     with kernels.use("numba"):
-        assert isinstance(F.scaled_dot_product_attention(q, q, q, causal=True).grad_fn,
+        assert isinstance(F.scaled_dot_product_attention(q, q, q, is_causal=True).grad_fn,
                           FusedAttention)
         keep = np.tril(np.ones((5, 5), bool))
-        assert not isinstance(F.scaled_dot_product_attention(q, q, q, mask=keep).grad_fn,
+        assert not isinstance(F.scaled_dot_product_attention(q, q, q, attn_mask=keep).grad_fn,
                               FusedAttention)
         assert not isinstance(F.scaled_dot_product_attention(q, q, q, dropout_p=0.5).grad_fn,
                               FusedAttention)

@@ -19,11 +19,21 @@ from .creation import (arange, eye, full, full_like, manual_seed, ones, ones_lik
 from .ops.elementwise import maximum, minimum, where
 from .ops.matmul import matmul
 from .ops.movement import cat, stack
+# the everyday operations of issue 10, PyTorch's top-level functions
+from .ops.arrange import chunk, flip, roll, split, unbind
+from .ops.indexing import gather, index_select, masked_fill, narrow, scatter, scatter_add
+from .ops.logical import all, any, isfinite, isinf, isnan
+from .ops.norm import norm
+from .ops.scan import cumprod, cumsum, prod
+from .ops.sorting import argsort, sort, topk
+from .ops.unary import (acos, asin, atan, ceil, cos, cosh, erf, exp2, expm1, floor, log10, log1p,
+                        log2, round, rsqrt, sign, sin, sinh, tan, trunc)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import cuda
 from . import kernels
 from . import viz
 from . import data
+from . import utils
 from .serialization import CheckpointError, load, save
 from . import distributed
 from . import amp

@@ -191,14 +191,14 @@ def _avg_pool(rng):
 
 @register("ops.attention_causal")
 def _attention(rng):
-    return (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, causal=True),
+    return (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
             [leaf(rng, 1, 2, 3, 4), leaf(rng, 1, 2, 3, 4), leaf(rng, 1, 2, 3, 4)])
 
 
 @register("ops.attention_masked")
 def _attention_masked(rng):
     mask = np.array([[True, False, True], [True, True, False]])   # (Tq, Tk)
-    return (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=mask),
+    return (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
             [leaf(rng, 2, 2, 3), leaf(rng, 2, 3, 3), leaf(rng, 2, 3, 2)])
 
 

@@ -16,6 +16,8 @@ import numpy as np
 
 from . import backend
 from .ops import elementwise, matmul, movement, reduce
+from .ops import arrange, indexing, logical, norm, scan, sorting, unary
+from .autograd import sum_to
 from .tensor import Tensor
 
 
@@ -77,7 +79,7 @@ class TensorMethods:
     def abs(self): return elementwise.Abs.apply(self)
     def clip(self, min=None, max=None): return elementwise.Clip.apply(self, low=min, high=max)
     clamp = clip
-    def sign(self): return elementwise.compare("sign", self)
+    def sign(self): return unary.sign(self)
 
     # comparisons give boolean tensors and no gradient
     def __eq__(self, other): return elementwise.compare("equal", self, self._lift(other))
@@ -112,6 +114,59 @@ class TensorMethods:
     def expand(self, *shape): return movement.expand(self, shape)
     def pad(self, pad_width, value=0.0): return movement.pad(self, pad_width, value)
     def __getitem__(self, index): return movement.getitem(self, index)
+
+    # --- added operations (ops/arrange.py, indexing.py, scan.py, sorting.py, logical.py,
+    # norm.py, unary.py): PyTorch's names and arguments
+    def repeat(self, *sizes): return arrange.repeat(self, *sizes)
+    def flip(self, *dims): return arrange.flip(self, *dims)
+    def roll(self, shifts, dims=None): return arrange.roll(self, shifts, dims)
+    def split(self, split_size, dim=0): return arrange.split(self, split_size, dim)
+    def chunk(self, chunks, dim=0): return arrange.chunk(self, chunks, dim)
+    def unbind(self, dim=0): return arrange.unbind(self, dim)
+    def unfold(self, dimension, size, step): return arrange.unfold(self, dimension, size, step)
+    def broadcast_to(self, *shape): return self.expand(*shape)
+    def sum_to_size(self, *size): return sum_to(self, arrange.size_args(size), "sum_to_size")
+    def narrow(self, dim, start, length): return indexing.narrow(self, dim, start, length)
+    def gather(self, dim, index): return indexing.gather(self, dim, index)
+    def scatter(self, dim, index, src=None, value=None):
+        return indexing.scatter(self, dim, index, src, value)
+    def scatter_add(self, dim, index, src): return indexing.scatter_add(self, dim, index, src)
+    def index_select(self, dim, index): return indexing.index_select(self, dim, index)
+    def masked_fill(self, mask, value): return indexing.masked_fill(self, mask, value)
+    def cumsum(self, dim): return scan.cumsum(self, dim)
+    def cumprod(self, dim): return scan.cumprod(self, dim)
+    def prod(self, dim=None, keepdim=False): return scan.prod(self, dim, keepdim)
+    def sort(self, dim=-1, descending=False, stable=True):
+        return sorting.sort(self, dim, descending, stable)
+    def argsort(self, dim=-1, descending=False, stable=True):
+        return sorting.argsort(self, dim, descending, stable)
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return sorting.topk(self, k, dim, largest, sorted)
+    def any(self, dim=None, keepdim=False): return logical.any(self, dim, keepdim)
+    def all(self, dim=None, keepdim=False): return logical.all(self, dim, keepdim)
+    def isnan(self): return logical.isnan(self)
+    def isinf(self): return logical.isinf(self)
+    def isfinite(self): return logical.isfinite(self)
+    def norm(self, p="fro", dim=None, keepdim=False): return norm.norm(self, p, dim, keepdim)
+    def floor(self): return unary.floor(self)
+    def ceil(self): return unary.ceil(self)
+    def round(self): return unary.round(self)
+    def trunc(self): return unary.trunc(self)
+    def sin(self): return unary.sin(self)
+    def cos(self): return unary.cos(self)
+    def tan(self): return unary.tan(self)
+    def asin(self): return unary.asin(self)
+    def acos(self): return unary.acos(self)
+    def atan(self): return unary.atan(self)
+    def sinh(self): return unary.sinh(self)
+    def cosh(self): return unary.cosh(self)
+    def log2(self): return unary.log2(self)
+    def log10(self): return unary.log10(self)
+    def log1p(self): return unary.log1p(self)
+    def exp2(self): return unary.exp2(self)
+    def expm1(self): return unary.expm1(self)
+    def rsqrt(self): return unary.rsqrt(self)
+    def erf(self): return unary.erf(self)
 
 
 def attach(cls=Tensor) -> None:

@@ -45,16 +45,16 @@ def test_forward_matches_numpy(device, rng, variant):
     tq, tk = q.shape[-2], k.shape[-2]
     kwargs, keep, additive, scale = {}, None, None, None
     if variant in ("causal", "mask_and_causal", "square_causal"):
-        kwargs["causal"], keep = True, causal_keep(tq, tk)
+        kwargs["is_causal"], keep = True, causal_keep(tq, tk)
     if variant in ("mask", "mask_and_causal"):
         mask = random_keep(rng, (2, 1, tq, tk))
-        kwargs["mask"] = tg.Tensor(mask, device=device)
+        kwargs["attn_mask"] = tg.Tensor(mask, device=device)
         keep = mask if keep is None else keep & mask
     if variant == "scale":
         kwargs["scale"] = scale = 0.37
     if variant == "float_mask":
         additive = rng.standard_normal((tq, tk))
-        kwargs["mask"] = additive
+        kwargs["attn_mask"] = additive
     out = F.scaled_dot_product_attention(*[tg.Tensor(a, device=device) for a in (q, k, v)],
                                          **kwargs)
     assert out.shape == (2, 3, tq, 2) and out.device == device
@@ -70,7 +70,7 @@ def test_gradcheck_and_gradgradcheck(device, rng, causal, with_mask):
     tensors = [tg.Tensor(a, requires_grad=True, device=device) for a in (q, k, v)]
 
     def attend(q, k, v):
-        return F.scaled_dot_product_attention(q, k, v, mask=mask, causal=causal)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
 
     assert tg.gradcheck(attend, tensors)
     assert tg.gradgradcheck(attend, tensors)
@@ -79,7 +79,7 @@ def test_gradcheck_and_gradgradcheck(device, rng, causal, with_mask):
 def test_float32_forward(rng):
     q, k, v = make_qkv(rng)
     out = F.scaled_dot_product_attention(*[tg.Tensor(a.astype(np.float32)) for a in (q, k, v)],
-                                         causal=True)
+                                         is_causal=True)
     assert out.dtype == np.float32
     np.testing.assert_allclose(out.numpy(), numpy_attention(q, k, v, causal_keep(4, 5)),
                                rtol=1e-5, atol=1e-6)
@@ -87,10 +87,12 @@ def test_float32_forward(rng):
 
 def test_causal_output_ignores_the_future(rng):
     q, k, v = make_qkv(rng, tq=5, tk=5)
-    before = F.scaled_dot_product_attention(tg.Tensor(q), tg.Tensor(k), tg.Tensor(v), causal=True)
+    before = F.scaled_dot_product_attention(tg.Tensor(q), tg.Tensor(k), tg.Tensor(v),
+                                            is_causal=True)
     k[..., -1, :] += 10.0
     v[..., -1, :] -= 10.0
-    after = F.scaled_dot_product_attention(tg.Tensor(q), tg.Tensor(k), tg.Tensor(v), causal=True)
+    after = F.scaled_dot_product_attention(tg.Tensor(q), tg.Tensor(k), tg.Tensor(v),
+                                           is_causal=True)
     np.testing.assert_allclose(after.numpy()[..., :-1, :], before.numpy()[..., :-1, :])
     assert not np.allclose(after.numpy()[..., -1, :], before.numpy()[..., -1, :])
 
@@ -100,12 +102,12 @@ def test_row_without_keys_gives_zeros_and_finite_gradients(rng):
     mask = random_keep(rng, (3, 4))
     mask[1] = False
     tensors = [tg.Tensor(a, requires_grad=True) for a in (q, k, v)]
-    out = F.scaled_dot_product_attention(*tensors, mask=mask)
+    out = F.scaled_dot_product_attention(*tensors, attn_mask=mask)
     np.testing.assert_array_equal(out.numpy()[:, 1], 0.0)
     np.testing.assert_allclose(out.numpy(), numpy_attention(q, k, v, mask), rtol=1e-12)
     out.sum().backward()
     assert all(np.all(np.isfinite(t.grad.numpy())) for t in tensors)
-    assert tg.gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask=mask),
+    assert tg.gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
                         tensors)
 
 
@@ -132,7 +134,7 @@ def test_matches_torch(rng, causal):
     mask = random_keep(rng, (5, 5))
     ours = [tg.Tensor(a, requires_grad=True) for a in (q, k, v)]
     theirs = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
-    out = F.scaled_dot_product_attention(*ours, mask=mask, causal=causal)
+    out = F.scaled_dot_product_attention(*ours, attn_mask=mask, is_causal=causal)
     torch_mask = torch.tensor(mask & causal_keep(5, 5) if causal else mask)
     out_torch = torch.nn.functional.scaled_dot_product_attention(*theirs, attn_mask=torch_mask)
     grad = rng.standard_normal(out.shape)

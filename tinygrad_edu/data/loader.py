@@ -22,6 +22,10 @@ checkpoint can call ``set_epoch(e)`` to continue with exactly the order it would
 Types: floating arrays arrive as float32 Tensors (the engine's default dtype), integer arrays
 (labels, token ids) as int64 Tensors, bools as bool. They are converted on the host, then moved
 to ``device`` in one transfer per array, so a ``"cuda"`` loader delivers batches already on the GPU.
+
+PyTorch's ``num_workers`` and ``pin_memory`` are accepted, so a PyTorch script runs unchanged,
+but batches are always assembled in this process (an in-memory batch is one fancy-indexing
+operation, with nothing for worker processes to speed up) and nothing is pinned.
 """
 from __future__ import annotations
 
@@ -66,12 +70,14 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, seed: int | None = None, collate_fn=None,
-                 device: str = "cpu"):
+                 device: str = "cpu", num_workers: int = 0, pin_memory: bool = False):
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
             raise ValueError(f"DataLoader: seed must be None or an int >= 0, got {seed!r}")
+        if not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {num_workers!r}")
         backend.array_module(device)   # fail now, naming the device, if it cannot be used
         self.dataset = dataset
         self.batch_size = int(batch_size)
@@ -80,6 +86,7 @@ class DataLoader:
         self.seed = seed
         self.collate_fn = collate_fn
         self.device = device
+        self.num_workers, self.pin_memory = int(num_workers), pin_memory   # accepted, unused
         self.epoch = 0
 
     def __len__(self) -> int:

@@ -12,10 +12,14 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .sparse import Embedding
 from .losses import (BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss,
                      NLLLoss)
-from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .conv import (AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d)
 from .recurrent import GRU, LSTM, RNN
 from .attention import (FeedForward, LearnedPositionalEmbedding, MultiHeadAttention,
                         SinusoidalPositionalEncoding, TransformerBlock)
+from .activation_extra import ELU, SELU, Hardtanh, LogSigmoid, Mish, SiLU
+from .containers import ModuleDict, ParameterList
+from .losses import BCELoss, SmoothL1Loss
+from .multihead import MultiheadAttention
 from . import functional, init
 from . import utils
 from . import parallel

@@ -167,7 +167,7 @@ class MultiHeadAttention(Module):
         q, k, v = self._project(query, key, value, self_attention)           # (B, H, T, D)
         mask = self._sdpa_mask(attn_mask, key_padding_mask, batch, tq, tk, query)
         heads = F.scaled_dot_product_attention(
-            q, k, v, mask=mask, causal=is_causal,
+            q, k, v, attn_mask=mask, is_causal=is_causal,
             dropout_p=self.dropout if self.training else 0.0)                # (B, H, Tq, D)
         out = self.out_proj(heads.transpose(1, 2).reshape(batch, tq, self.embed_dim))  # (B, Tq, E)
         return out if self.batch_first else out.transpose(0, 1)

@@ -356,3 +356,56 @@ class KLDivLoss(_Loss):
 
     def forward(self, input: Tensor, target) -> Tensor:
         return kl_div(input, target, self.reduction, self.log_target)
+
+
+# ----------------------------------------------------------------------------- smooth L1 and BCE
+
+def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """d²/(2·beta) for |d| < beta, else |d| - beta/2 (d = input - target): the Huber loss
+    divided by beta; ``beta=0`` is the L1 loss."""
+    _check_reduction("smooth_l1_loss", reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    diff = input - _same_shape_target("smooth_l1_loss", input, target)
+    distance = diff.abs()
+    if beta == 0:
+        return _reduce(distance, reduction)
+    return _reduce(where(distance < beta, (0.5 / beta) * diff * diff, distance - 0.5 * beta),
+                   reduction)
+
+
+def _clamped_log(p: Tensor) -> Tensor:
+    """max(log p, -100), PyTorch's guard in binary_cross_entropy; gradient 0 where p = 0."""
+    positive = p > 0
+    return where(positive, where(positive, p, 1.0).log(), -100.0).clip(-100.0, None)
+
+
+def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
+    """-(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1] and targets y; each log is
+    clamped at -100, as in PyTorch. From logits, binary_cross_entropy_with_logits is exact."""
+    _check_reduction("binary_cross_entropy", reduction)
+    target = _same_shape_target("binary_cross_entropy", input, target)
+    if input.numel() and (float(input.data.min()) < 0 or float(input.data.max()) > 1):
+        raise ValueError("binary_cross_entropy: every element of input must lie in [0, 1]")
+    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    if weight is not None:
+        loss = loss * _as_tensor(weight, input)
+    return _reduce(loss, reduction)
+
+
+class SmoothL1Loss(_Loss):
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return smooth_l1_loss(input, target, self.reduction, self.beta)
+
+
+class BCELoss(_Loss):
+    def __init__(self, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.weight = weight
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return binary_cross_entropy(input, target, self.weight, self.reduction)
