@@ -358,21 +358,7 @@ class KLDivLoss(_Loss):
         return kl_div(input, target, self.reduction, self.log_target)
 
 
-# ----------------------------------------------------------------------------- smooth L1 and BCE
-
-def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """d²/(2·beta) for |d| < beta, else |d| - beta/2 (d = input - target): the Huber loss
-    divided by beta; ``beta=0`` is the L1 loss."""
-    _check_reduction("smooth_l1_loss", reduction)
-    if beta < 0:
-        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
-    diff = input - _same_shape_target("smooth_l1_loss", input, target)
-    distance = diff.abs()
-    if beta == 0:
-        return _reduce(distance, reduction)
-    return _reduce(where(distance < beta, (0.5 / beta) * diff * diff, distance - 0.5 * beta),
-                   reduction)
-
+# ----------------------------------------------------------------------------- binary cross-entropy
 
 def _clamped_log(p: Tensor) -> Tensor:
     """max(log p, -100), PyTorch's guard in binary_cross_entropy; gradient 0 where p = 0."""
@@ -391,15 +377,6 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     if weight is not None:
         loss = loss * _as_tensor(weight, input)
     return _reduce(loss, reduction)
-
-
-class SmoothL1Loss(_Loss):
-    def __init__(self, reduction: str = "mean", beta: float = 1.0):
-        super().__init__(reduction)
-        self.beta = beta
-
-    def forward(self, input: Tensor, target) -> Tensor:
-        return smooth_l1_loss(input, target, self.reduction, self.beta)
 
 
 class BCELoss(_Loss):
