@@ -65,6 +65,7 @@ def _conv_steps(device: str, xp):
     """{label: {"reference": step, "numba": step}} for every conv case."""
     from tinygrad_edu import kernels
     from tinygrad_edu.ops import conv as reference
+    from tinygrad_edu.ops.window import conv_geometry
 
     kernel = kernels.kernel_module("conv2d", device)
     rng = xp.random.default_rng(0)
@@ -72,11 +73,11 @@ def _conv_steps(device: str, xp):
     for label, x_shape, w_shape, stride, padding in CONV_CASES:
         x = rng.standard_normal(x_shape, dtype=xp.float32)
         w = rng.standard_normal(w_shape, dtype=xp.float32)
-        settings = ((stride, stride), (padding, padding), (1, 1), 1)
+        geometry = conv_geometry(x_shape, w_shape, (stride, stride), (padding, padding), (1, 1), 1)
 
-        def step(impl, x=x, w=w, settings=settings):
-            y = impl.conv2d_forward(x, w, *settings)
-            return impl.conv2d_backward(y, x, w, *settings)
+        def step(impl, x=x, w=w, geometry=geometry):
+            y = impl.conv2d_forward(x, w, geometry)
+            return impl.conv2d_backward(y, x, w, geometry)
         cases[label] = {"reference": lambda step=step: step(reference),
                         "numba": lambda step=step: step(kernel)}
     return cases

@@ -23,8 +23,8 @@
 # Check the exercises at the end:  python lessons/14_convolution_from_scratch.py --check
 #
 # Read along: `tinygrad_edu/ops/conv.py::im2col`, `tinygrad_edu/ops/conv.py::col2im`,
-# `tinygrad_edu/ops/conv.py::conv2d_backward`, `tinygrad_edu/ops/conv.py::Conv2d.backward` and
-# `tinygrad_edu/ops/pool.py::max_pool2d_backward`.
+# `tinygrad_edu/ops/conv.py::conv2d_backward`, `tinygrad_edu/ops/conv.py::Conv2d.backward_arrays`
+# and `tinygrad_edu/ops/pool.py::max_pool2d_backward`.
 
 # %%
 from _exercises import run_check_if_asked

@@ -23,8 +23,9 @@
 # Check the exercises at the end:  python lessons/17_transformer_and_char_gpt.py --check
 #
 # Read along: `tinygrad_edu/nn/attention.py::TransformerBlock.forward`,
-# `tinygrad_edu/nn/attention.py::FeedForward`, `tinygrad_edu/models/gpt.py::GPT.forward` and
-# `tinygrad_edu/models/sampling.py::sample_next`.
+# `tinygrad_edu/nn/attention.py::FeedForward`, `tinygrad_edu/models/gpt.py::GPT.forward` (whose
+# own `tinygrad_edu/models/gpt.py::Block.forward` is the same block, written out in the model
+# file as nanoGPT does) and `tinygrad_edu/models/sampling.py::sample_next`.
 
 # %%
 from _exercises import run_check_if_asked

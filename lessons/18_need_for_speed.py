@@ -66,8 +66,9 @@ def best_time(fn, repeats=5) -> float:
 # %% [markdown]
 # ## 1. Where the time of one training step goes
 #
-# cProfile records every Python call; we map each `forward` and `backward` it saw back to its
-# `Function` class and add up their (cumulative) times.
+# cProfile records every Python call; we map each `forward` and `backward` it saw (and
+# `backward_arrays`, the array-level backward of the large operations) back to its `Function`
+# class and add up their (cumulative) times.
 
 # %%
 def function_classes(base=Function) -> dict:
@@ -76,7 +77,7 @@ def function_classes(base=Function) -> dict:
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        for method in ("forward", "backward"):
+        for method in ("forward", "backward", "backward_arrays"):
             code = getattr(cls.__dict__.get(method), "__code__", None)
             if code is not None:
                 found[(code.co_filename, code.co_firstlineno)] = f"{cls.__name__}.{method}"

@@ -16,6 +16,7 @@ from tinygrad_edu import backend
 from tinygrad_edu.kernels import attention_cuda, conv_cuda, pool_cuda
 from tinygrad_edu.ops import conv as conv_ops, pool as pool_ops
 from tinygrad_edu.ops.attention import scaled_dot_product_attention
+from tinygrad_edu.ops.window import conv_geometry, pool_geometry
 
 SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 if not SIMULATED and not tg.cuda.is_available():
@@ -44,12 +45,13 @@ def test_conv2d_cuda_kernels_equal_reference(case, dtype):
     rng = np.random.default_rng(1)
     x_shape, w_shape, *settings = case
     x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
-    y_ref = conv_ops.conv2d_forward(x, w, *settings)
-    assert_close(conv_cuda.conv2d_forward(as_device(x), as_device(w), *settings), y_ref,
+    geometry = conv_geometry(x_shape, w_shape, *settings)
+    y_ref = conv_ops.conv2d_forward(x, w, geometry)
+    assert_close(conv_cuda.conv2d_forward(as_device(x), as_device(w), geometry), y_ref,
                  TOLERANCE[dtype])
     grad_y = rng.standard_normal(y_ref.shape).astype(dtype)
-    got = conv_cuda.conv2d_backward(as_device(grad_y), as_device(x), as_device(w), *settings)
-    for a, b in zip(got, conv_ops.conv2d_backward(grad_y, x, w, *settings)):
+    got = conv_cuda.conv2d_backward(as_device(grad_y), as_device(x), as_device(w), geometry)
+    for a, b in zip(got, conv_ops.conv2d_backward(grad_y, x, w, geometry)):
         assert_close(a, b, TOLERANCE[dtype])
 
 
@@ -57,8 +59,9 @@ def test_conv2d_cuda_kernels_equal_reference(case, dtype):
 def test_max_pool2d_cuda_kernels_equal_reference(pool_args):
     rng = np.random.default_rng(2)
     x = rng.integers(-2, 3, (2, 2, 5, 4)).astype(np.float32)      # many ties
-    y, argmax = pool_cuda.max_pool2d_forward(as_device(x), *pool_args)
-    y_ref, argmax_ref = pool_ops.max_pool2d_forward(x, *pool_args)
+    geometry = pool_geometry(x.shape, *pool_args)
+    y, argmax = pool_cuda.max_pool2d_forward(as_device(x), geometry)
+    y_ref, argmax_ref = pool_ops.max_pool2d_forward(x, geometry)
     np.testing.assert_array_equal(backend.asnumpy(y), y_ref)
     np.testing.assert_array_equal(backend.asnumpy(argmax), argmax_ref)
     grad_y = rng.standard_normal(y_ref.shape).astype(np.float32)

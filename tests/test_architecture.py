@@ -138,3 +138,33 @@ def test_every_function_lives_in_ops():
                     for base in node.bases):
                 outside.append(f"{path.relative_to(ROOT)}::{node.name}")
     assert not outside, f"Function subclasses outside ops/: {outside}"
+
+
+def test_no_backward_switches_on_the_grad_mode():
+    """One mechanism for fast backward passes: ``Function.backward_arrays``, chosen by the walk.
+    A ``backward`` that itself returns another result when ``is_grad_enabled()`` (the gradient's
+    graph is recorded) would be a second one. Refusing that case with an error is allowed."""
+    def asks_grad_mode(node):
+        return any(getattr(n, "id", getattr(n, "attr", None)) == "is_grad_enabled"
+                   for n in ast.walk(node))
+
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.FunctionDef) and node.name.startswith("backward")):
+                continue
+            for branch in ast.walk(node):
+                if isinstance(branch, ast.If) and asks_grad_mode(branch.test) and any(
+                        isinstance(n, ast.Return) for n in ast.walk(ast.Module(branch.body, []))):
+                    found.append(f"{path.relative_to(ROOT)}::{node.name}")
+    assert not found, f"backward rules with a second path under the grad mode: {found}"
+
+
+def test_no_kernel_imports_a_private_name_of_another():
+    private = []
+    for path in (PACKAGE / "kernels").glob("*.py"):
+        for node in top_level_statements(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                private += [f"{path.name}: {alias.name}" for alias in node.names
+                            if alias.name.startswith("_")]
+    assert not private, f"kernels importing private names: {private}"

@@ -211,6 +211,44 @@ def test_requires_grad_propagates_only_from_inputs_that_need_it(device):
     assert type(out.grad_fn).__name__ == "Mul"
 
 
+# ----------------------------------------------------------------------------- the fast path
+
+class Cube(tg.Function):
+    """z = a³ with both backward rules. They are made to differ on purpose (the array rule
+    adds 1000) so that a test can see which one the walk took."""
+
+    def forward(self, a):
+        return a * a * a
+
+    def backward_arrays(self, grad):
+        a = self.inputs[0].data
+        return grad * 3 * a * a + 1000.0
+
+    def composed(self, a):
+        return a * a * a
+
+
+def test_first_order_backward_takes_the_array_rule_and_create_graph_the_tensor_one(device):
+    x = tg.Tensor([1.0, 2.0], requires_grad=True, device=device)
+    (first,) = tg.grad(Cube.apply(x).sum(), [x])
+    np.testing.assert_allclose(first.numpy(), [1003.0, 1012.0])        # backward_arrays
+    assert first.grad_fn is None
+    (recorded,) = tg.grad(Cube.apply(x).sum(), [x], create_graph=True)
+    np.testing.assert_allclose(recorded.numpy(), [3.0, 12.0])          # the gradient of composed
+    (second,) = tg.grad(recorded.sum(), [x])
+    np.testing.assert_allclose(second.numpy(), [6.0, 12.0])            # d/dx 3x² = 6x
+
+
+def test_a_function_with_neither_rule_says_so(device):
+    class Opaque(tg.Function):
+        def forward(self, a):
+            return a * 2
+
+    x = tg.Tensor([1.0], requires_grad=True, device=device)
+    with pytest.raises(NotImplementedError, match="Opaque defines neither backward nor composed"):
+        Opaque.apply(x).sum().backward()
+
+
 # ----------------------------------------------------------------------------- memory
 
 def test_a_finished_graph_is_freed_by_reference_counting(device, rng):
@@ -243,6 +281,50 @@ def test_graph_is_freed_when_backward_never_runs(device):
         assert ref() is None
     finally:
         gc.enable()
+
+
+def _collected_without_gc(make_refs) -> bool:
+    """With the cycle collector off, build something, drop it (``make_refs`` returns weak
+    references to what it built) and report whether reference counting alone freed it all."""
+    gc.collect()
+    gc.disable()
+    try:
+        refs = make_refs()
+        return all(ref() is None for ref in refs)
+    finally:
+        gc.enable()
+
+
+def test_grad_with_create_graph_leaves_no_cycle(device, rng):
+    """tg.grad returns the gradient instead of storing it on x: nothing points back at it."""
+    x = leaf(make_array(rng, (3,)), device)
+
+    def make_refs():
+        (g,) = tg.grad((x * x * x).sum(), [x], create_graph=True)   # 3x², its graph holds x
+        (h,) = tg.grad(g.sum(), [x])                                 # 6x
+        np.testing.assert_allclose(h.numpy(), 6 * x.numpy(), rtol=1e-6)
+        return [weakref.ref(g), weakref.ref(g.grad_fn)]
+    assert _collected_without_gc(make_refs)
+
+
+def test_backward_with_create_graph_makes_a_cycle_exactly_when_the_gradient_depends_on_x(
+        device, rng):
+    """x -> x.grad -> its graph -> x: the documented cycle (as in PyTorch). A gradient that does
+    not depend on x (a linear function) makes none; clearing x.grad breaks it."""
+    def run(fn, clear):
+        def make_refs():
+            x = leaf(make_array(rng, (3,)), device)
+            fn(x).sum().backward(create_graph=True)
+            refs = [weakref.ref(x), weakref.ref(x.grad)]
+            if clear:
+                x.grad = None
+            return refs
+        return _collected_without_gc(make_refs)
+
+    assert run(lambda x: x * 3.0, clear=False)              # dL/dx = 3: no path back to x
+    assert not run(lambda x: x * x, clear=False)            # dL/dx = 2x: x <-> x.grad
+    assert run(lambda x: x * x, clear=True)                 # x.grad = None breaks the cycle
+    gc.collect()                                            # and the collector frees the rest
 
 
 # ----------------------------------------------------------------------------- sum_to

@@ -108,11 +108,11 @@ def test_attention_maps_are_the_weights_the_model_uses(rng):
     with tg.no_grad():
         x = gpt.wte(tg.Tensor(idx)) + gpt.wpe(tg.arange(6))                   # (B, T, C)
         h = block.ln_1(x)
-        expected = block.attn(h, is_causal=True).numpy()                       # (B, T, C)
-        v = (h @ block.attn.in_proj_weight[2 * embed:].T + block.attn.in_proj_bias[2 * embed:])
+        expected = block.attn(h).numpy()                                       # (B, T, C)
+        v = (h @ block.attn.c_attn.weight[2 * embed:].T + block.attn.c_attn.bias[2 * embed:])
         v = v.numpy().reshape(2, 6, 2, 4).transpose(0, 2, 1, 3)                # (B, H, T, D)
         heads = (maps[0] @ v).transpose(0, 2, 1, 3).reshape(2, 6, embed)       # (B, T, C)
-        rebuilt = block.attn.out_proj(tg.Tensor(heads)).numpy()
+        rebuilt = block.attn.c_proj(tg.Tensor(heads)).numpy()
     np.testing.assert_allclose(rebuilt, expected, rtol=1e-10, atol=1e-12)
 
 

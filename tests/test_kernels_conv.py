@@ -12,6 +12,7 @@ from hypothesis import given, settings, strategies as st
 import tinygrad_edu as tg
 from tinygrad_edu.kernels import conv_cpu
 from tinygrad_edu.ops import conv as conv_ops
+from tinygrad_edu.ops.window import conv_geometry
 
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-10}
 
@@ -58,13 +59,14 @@ def test_conv2d_kernels_equal_reference(case, dtype, path, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(case["x_shape"]).astype(dtype)
     w = rng.standard_normal(case["w_shape"]).astype(dtype)
+    geometry = conv_geometry(x.shape, w.shape, *case["settings"])
     with strategy(path):
-        y = conv_cpu.conv2d_forward(x, w, *case["settings"])
+        y = conv_cpu.conv2d_forward(x, w, geometry)
         grad_y = rng.standard_normal(y.shape).astype(dtype)
-        grads = conv_cpu.conv2d_backward(grad_y, x, w, *case["settings"])
-    y_ref = conv_ops.conv2d_forward(x, w, *case["settings"])
+        grads = conv_cpu.conv2d_backward(grad_y, x, w, geometry)
+    y_ref = conv_ops.conv2d_forward(x, w, geometry)
     assert relative_error(y, y_ref) < TOLERANCE[dtype]
-    grads_ref = conv_ops.conv2d_backward(grad_y, x, w, *case["settings"])
+    grads_ref = conv_ops.conv2d_backward(grad_y, x, w, geometry)
     for got, expected in zip(grads, grads_ref):
         assert relative_error(got, expected) < TOLERANCE[dtype]
 
@@ -74,21 +76,22 @@ def test_conv2d_kernels_equal_reference(case, dtype, path, seed):
 def test_conv2d_kernels_accept_non_contiguous_inputs(rng, stride, path):
     x = rng.standard_normal((5, 6, 3, 2)).transpose(3, 2, 1, 0)          # (2, 3, 6, 5) strided
     w = rng.standard_normal((3, 3, 3, 2)).transpose(3, 2, 1, 0)          # (2, 3, 3, 3) strided
-    settings_ = (stride, (1, 0), (1, 1), 1)
+    geometry = conv_geometry(x.shape, w.shape, stride, (1, 0), (1, 1), 1)
     with strategy(path):
-        y = conv_cpu.conv2d_forward(x, w, *settings_)
+        y = conv_cpu.conv2d_forward(x, w, geometry)
         grad_y = np.broadcast_to(rng.standard_normal(y.shape[-1]), y.shape)  # stride-0 axes
-        grads = conv_cpu.conv2d_backward(grad_y, x, w, *settings_)
-    assert relative_error(y, conv_ops.conv2d_forward(x, w, *settings_)) < 1e-10
-    for got, expected in zip(grads, conv_ops.conv2d_backward(grad_y, x, w, *settings_)):
+        grads = conv_cpu.conv2d_backward(grad_y, x, w, geometry)
+    assert relative_error(y, conv_ops.conv2d_forward(x, w, geometry)) < 1e-10
+    for got, expected in zip(grads, conv_ops.conv2d_backward(grad_y, x, w, geometry)):
         assert relative_error(got, expected) < 1e-10
 
 
 def test_conv2d_kernel_on_size_one_everything(rng):
     x, w = rng.standard_normal((1, 1, 1, 1)), rng.standard_normal((1, 1, 1, 1))
-    y = conv_cpu.conv2d_forward(x, w, (1, 1), (0, 0), (1, 1), 1)
+    geometry = conv_geometry(x.shape, w.shape, (1, 1), (0, 0), (1, 1), 1)
+    y = conv_cpu.conv2d_forward(x, w, geometry)
     np.testing.assert_allclose(y, x * w)
-    grad_x, grad_w = conv_cpu.conv2d_backward(np.ones_like(y), x, w, (1, 1), (0, 0), (1, 1), 1)
+    grad_x, grad_w = conv_cpu.conv2d_backward(np.ones_like(y), x, w, geometry)
     np.testing.assert_allclose(grad_x, w)
     np.testing.assert_allclose(grad_w, x)
 
@@ -140,20 +143,35 @@ def test_the_filter_count_picks_the_strategy():
 def test_conv2d_kernel_result_keeps_the_float32_dtype(rng, path):
     x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
     w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    geometry = conv_geometry(x.shape, w.shape, (1, 1), (1, 1), (1, 1), 1)
     with strategy(path):
-        y = conv_cpu.conv2d_forward(x, w, (1, 1), (1, 1), (1, 1), 1)
-        grads = conv_cpu.conv2d_backward(y, x, w, (1, 1), (1, 1), (1, 1), 1)
+        y = conv_cpu.conv2d_forward(x, w, geometry)
+        grads = conv_cpu.conv2d_backward(y, x, w, geometry)
     assert y.dtype == grads[0].dtype == grads[1].dtype == np.float32
 
 
 @pytest.mark.parametrize("x_shape, w_shape, groups, words", [
     ((1, 3, 5, 5), (2, 2, 3, 3), 1, "3 channels"),
     ((1, 4, 5, 5), (3, 2, 3, 3), 2, "groups=2"),
-    ((1, 1, 2, 2), (1, 1, 3, 3), 1, "does not fit"),
+    ((1, 1, 2, 2), (1, 1, 3, 3), 1, "larger than the padded input"),
     ((1, 5, 5), (1, 1, 3, 3), 1, "(N, C, H, W)"),
 ])
-def test_conv2d_kernel_errors_name_the_problem(x_shape, w_shape, groups, words):
-    x, w = np.zeros(x_shape), np.zeros(w_shape)
+def test_conv2d_geometry_errors_name_the_problem(x_shape, w_shape, groups, words):
     with pytest.raises(ValueError, match="conv2d") as error:
-        conv_cpu.conv2d_forward(x, w, (1, 1), (0, 0), (1, 1), groups)
+        conv_geometry(x_shape, w_shape, (1, 1), (0, 0), (1, 1), groups)
     assert words in str(error.value)
+
+
+@pytest.mark.parametrize("x_shape, w_shape", [((1, 2, 6, 5), (3, 2, 3, 3)),
+                                              ((1, 2, 5, 5), (3, 1, 3, 3)),
+                                              ((1, 2, 5, 5), (3, 2, 2, 3))])
+def test_conv2d_kernel_refuses_arrays_that_do_not_fit_the_geometry(x_shape, w_shape):
+    geometry = conv_geometry((1, 2, 5, 5), (3, 2, 3, 3), (1, 1), (0, 0), (1, 1), 1)
+    with pytest.raises(ValueError, match=r"conv2d: arrays of shapes .* do not fit ConvGeometry"):
+        conv_cpu.conv2d_forward(np.zeros(x_shape), np.zeros(w_shape), geometry)
+
+
+def test_one_geometry_gives_the_output_size_of_every_axis():
+    geometry = conv_geometry((2, 4, 11, 7), (6, 2, 3, 2), (2, 1), (1, 0), (2, 3), 2)
+    assert geometry.output == ((11 + 2 - 2 * 2 - 1) // 2 + 1, (7 - 3 * 1 - 1) // 1 + 1)
+    assert geometry.padded == (13, 7) and geometry.kernel == (3, 2) and geometry.groups == 2

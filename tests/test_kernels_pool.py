@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 import tinygrad_edu as tg
 from tinygrad_edu.kernels import pool_cpu
 from tinygrad_edu.ops import pool as pool_ops
+from tinygrad_edu.ops.window import pool_geometry
 
 
 @st.composite
@@ -19,18 +20,18 @@ def pool_settings(draw):
     padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
     size = [draw(st.integers(max(1, k - 2 * p), 9)) for k, p in zip(kernel, padding)]
     x_shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), *size)
-    return x_shape, (kernel, stride, padding)
+    return x_shape, pool_geometry(x_shape, kernel, stride, padding)
 
 
 @settings(max_examples=60, deadline=None)
 @given(case=pool_settings(), dtype=st.sampled_from([np.float32, np.float64]),
        ties=st.booleans(), seed=st.integers(0, 2**16))
 def test_max_pool2d_kernels_equal_reference(case, dtype, ties, seed):
-    x_shape, pool_args = case
+    x_shape, geometry = case
     rng = np.random.default_rng(seed)
     x = (rng.integers(-2, 3, x_shape) if ties else rng.standard_normal(x_shape)).astype(dtype)
-    y, argmax = pool_cpu.max_pool2d_forward(x, *pool_args)
-    y_ref, argmax_ref = pool_ops.max_pool2d_forward(x, *pool_args)
+    y, argmax = pool_cpu.max_pool2d_forward(x, geometry)
+    y_ref, argmax_ref = pool_ops.max_pool2d_forward(x, geometry)
     assert y.dtype == y_ref.dtype and argmax.dtype == np.int64
     np.testing.assert_array_equal(y, y_ref)            # a maximum is exact: no rounding at all
     np.testing.assert_array_equal(argmax, argmax_ref)
@@ -45,7 +46,7 @@ def test_max_pool2d_kernels_equal_reference(case, dtype, ties, seed):
 def test_overlapping_windows_accumulate_on_a_shared_winner():
     x = np.zeros((1, 1, 3, 3))
     x[0, 0, 1, 1] = 5.0                                # the centre wins all four 2x2 windows
-    y, argmax = pool_cpu.max_pool2d_forward(x, (2, 2), (1, 1), (0, 0))
+    y, argmax = pool_cpu.max_pool2d_forward(x, pool_geometry(x.shape, (2, 2), (1, 1), (0, 0)))
     np.testing.assert_array_equal(argmax, np.full((1, 1, 2, 2), 4))
     grad_x = pool_cpu.max_pool2d_backward(np.arange(1.0, 5.0).reshape(1, 1, 2, 2), argmax, x.shape)
     assert grad_x[0, 0, 1, 1] == 10.0 and grad_x.sum() == 10.0
@@ -53,7 +54,7 @@ def test_overlapping_windows_accumulate_on_a_shared_winner():
 
 def test_padding_never_wins_over_negative_values():
     x = -np.arange(1.0, 5.0).reshape(1, 1, 2, 2)      # all negative; padding is -inf, not 0
-    y, argmax = pool_cpu.max_pool2d_forward(x, (2, 2), (1, 1), (1, 1))
+    y, argmax = pool_cpu.max_pool2d_forward(x, pool_geometry(x.shape, (2, 2), (1, 1), (1, 1)))
     np.testing.assert_array_equal(y[0, 0], [[-1, -1, -2], [-1, -1, -2], [-3, -3, -4]])
     assert argmax.min() >= 0
 
@@ -77,14 +78,20 @@ def test_max_pool2d_kernel_is_twice_differentiable_through_the_reference_functio
 
 @pytest.mark.parametrize("x_shape, pool_args, words", [
     ((1, 1, 4, 4), ((2, 2), (2, 2), (2, 0)), "half the kernel"),
-    ((1, 1, 2, 2), ((3, 3), (1, 1), (0, 0)), "does not fit"),
+    ((1, 1, 2, 2), ((3, 3), (1, 1), (0, 0)), "larger than the padded input"),
     ((1, 4, 4), ((2, 2), (2, 2), (0, 0)), "(N, C, H, W)"),
     ((1, 1, 0, 4), ((1, 1), (1, 1), (0, 0)), "empty"),
 ])
-def test_max_pool2d_kernel_errors_name_the_problem(x_shape, pool_args, words):
+def test_max_pool2d_geometry_errors_name_the_problem(x_shape, pool_args, words):
     with pytest.raises(ValueError, match="max_pool2d") as error:
-        pool_cpu.max_pool2d_forward(np.zeros(x_shape), *pool_args)
+        pool_geometry(x_shape, *pool_args)
     assert words in str(error.value)
+
+
+def test_max_pool2d_kernel_refuses_an_input_that_does_not_fit_the_geometry():
+    geometry = pool_geometry((1, 1, 4, 4), (2, 2), (2, 2), (0, 0))
+    with pytest.raises(ValueError, match=r"max_pool2d: arrays of shapes \(1, 1, 5, 4\)"):
+        pool_cpu.max_pool2d_forward(np.zeros((1, 1, 5, 4)), geometry)
 
 
 def test_max_pool2d_backward_rejects_mismatched_shapes():

@@ -1,6 +1,6 @@
 """tg.models.GPT: shapes, parameter count, initialisation, tied weights, forward and gradients
 against PyTorch, gradients against finite differences, causality, training on a tiny batch,
-saving and loading, and generation."""
+saving and loading (also under the older attention names), generation and the KV cache."""
 import math
 
 import numpy as np
@@ -9,6 +9,7 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, optim
 from tinygrad_edu.models import GPT
+from tinygrad_edu.models.sampling import KVCache
 from overfit import assert_overfits
 
 TINY = dict(vocab_size=11, block_size=6, n_layer=2, n_head=2, n_embd=8)
@@ -49,7 +50,7 @@ def test_initialisation_follows_gpt2():
     residual_std = 0.02 / math.sqrt(2 * 4)
     for name, p in model.named_parameters():
         values = p.numpy()
-        if name.endswith(("attn.out_proj.weight", "mlp.c_proj.weight")):
+        if name.endswith(("attn.c_proj.weight", "mlp.c_proj.weight")):
             assert abs(values.std() - residual_std) < 0.05 * residual_std, name
         elif p.ndim == 2:
             assert abs(values.std() - 0.02) < 0.05 * 0.02 and abs(values.mean()) < 2e-3, name
@@ -123,8 +124,14 @@ def test_gradcheck_full_jacobian_of_a_one_layer_model(rng):
     tg.manual_seed(2)
     model = randomize(GPT(5, 4, 1, 2, 4).double(), rng)
     idx = Tensor(rng.integers(0, 5, size=(1, 4)))
-    checked = [model.wte.weight, model.h[0].attn.in_proj_weight, model.h[0].ln_1.weight]
+    checked = [model.wte.weight, model.h[0].attn.c_attn.weight, model.h[0].ln_1.weight]
     assert tg.gradcheck(lambda *params: model(idx), checked)
+
+
+def torch_name(name):
+    """Our attention's nanoGPT names as torch.nn.MultiheadAttention's (the same layout)."""
+    return (name.replace("attn.c_attn.weight", "attn.in_proj_weight")
+            .replace("attn.c_attn.bias", "attn.in_proj_bias").replace("attn.c_proj", "attn.out_proj"))
 
 
 def test_matches_torch_forward_and_gradients(rng):
@@ -164,7 +171,7 @@ def test_matches_torch_forward_and_gradients(rng):
 
     model = randomize(GPT(**TINY).double(), rng)
     reference = TorchGPT(*TINY.values()).double()
-    reference.load_state_dict({name: torch.from_numpy(t.numpy()) for name, t
+    reference.load_state_dict({torch_name(name): torch.from_numpy(t.numpy()) for name, t
                                in model.state_dict().items()})
     idx, targets = rng.integers(0, 11, size=(2, 3, 6))
     expected = reference(torch.from_numpy(idx))
@@ -176,8 +183,8 @@ def test_matches_torch_forward_and_gradients(rng):
     np.testing.assert_allclose(logits.numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
     torch_grads = dict(reference.named_parameters())
     for name, p in model.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), torch_grads[name].grad.numpy(), rtol=1e-8,
-                                   atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(p.grad.numpy(), torch_grads[torch_name(name)].grad.numpy(),
+                                   rtol=1e-8, atol=1e-12, err_msg=name)
 
 
 def test_overfits_a_tiny_batch_with_adam(rng):
@@ -235,3 +242,51 @@ def test_generate_is_reproducible_and_leaves_no_graph_and_the_mode_unchanged(rng
     assert not np.array_equal(first.numpy(), third.numpy())
     assert not first.requires_grad and model.training
     assert first.numpy().min() >= 0 and first.numpy().max() < 11
+
+
+def test_checkpoint_with_the_older_attention_names_loads(rng):
+    """Before the attention moved into models/gpt.py its parameters had nn.MultiHeadAttention's
+    names; such a state_dict still loads, into the same places."""
+    model = randomize(GPT(**TINY).double(), rng)
+    old = {torch_name(name): t.numpy() for name, t in model.state_dict().items()}
+    assert "h.1.attn.in_proj_weight" in old and "h.1.attn.out_proj.bias" in old
+    fresh = GPT(**TINY).double()
+    fresh.load_state_dict(old)
+    idx = Tensor(rng.integers(0, 11, size=(2, 6)))
+    np.testing.assert_array_equal(fresh(idx).numpy(), model(idx).numpy())
+
+
+def test_cache_gives_the_logits_of_the_full_forward(rng):
+    """Prompt, then one token at a time, then two at once: every step's logits equal those of
+    the whole sequence run without a cache (float64, to rounding)."""
+    model = randomize(GPT(**TINY).double(), rng)
+    idx = rng.integers(0, 11, size=(2, 6))
+    full = model(Tensor(idx)).numpy()                                   # (2, 6, 11)
+    cache = KVCache(model.n_layer)
+    pieces = [model(Tensor(idx[:, :3]), cache=cache), model(Tensor(idx[:, 3:4]), cache=cache),
+              model(Tensor(idx[:, 4:]), cache=cache)]
+    assert cache.length() == 6 and cache.keys[1].shape == (2, 2, 6, 4)
+    np.testing.assert_allclose(np.concatenate([p.numpy() for p in pieces], axis=1), full,
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_cache_beyond_the_block_size_names_the_cached_length():
+    model = GPT(**TINY)
+    cache = KVCache(model.n_layer)
+    model(Tensor(np.zeros((1, 5), dtype=np.int64)), cache=cache)
+    with pytest.raises(ValueError, match=r"GPT.*T=7 \(5 cached\).*block_size=6"):
+        model(Tensor(np.zeros((1, 2), dtype=np.int64)), cache=cache)
+
+
+@pytest.mark.parametrize("top_k", [None, 3])
+def test_cached_generation_gives_the_same_tokens_as_uncached(rng, top_k):
+    """With the same seed, past the block size too (where the window slides and the cache is
+    filled afresh); float32, the default."""
+    model = randomize(GPT(**TINY), rng, scale=0.3)
+    prompt = Tensor(rng.integers(0, 11, size=(3, 2)))
+    tg.manual_seed(8)
+    cached = model.generate(prompt, 15, top_k=top_k, use_cache=True).numpy()
+    tg.manual_seed(8)
+    uncached = model.generate(prompt, 15, top_k=top_k, use_cache=False).numpy()
+    np.testing.assert_array_equal(cached, uncached)
+    assert len(np.unique(cached[:, 2:])) > 3   # really sampled, not one repeated token

@@ -13,6 +13,7 @@ def test_the_names_are_the_data_classes():
         tg.data.random_split)
     import tinygrad_edu.utils.data as data
     assert tg.utils.data is data
+    assert data.DistributedSampler is tg.data.DistributedSampler
 
 
 def test_a_pytorch_style_loop_over_tensor_dataset_and_random_split():

@@ -42,6 +42,7 @@ from . import explain
 from . import nn
 from . import optim
 from . import models
+from . import quantization
 
 float32, float64, int32, int64, bool_ = _np.float32, _np.float64, _np.int32, _np.int64, _np.bool_
 float16, half, bfloat16 = _np.float16, _np.float16, amp.bfloat16

@@ -14,11 +14,14 @@ Three choices keep this engine small and honest:
 
 - ``backward`` is written with Tensor operations, not raw arrays. Normally it runs under
   ``no_grad`` and records nothing; with ``create_graph=True`` it is recorded like any forward
-  computation, so the gradient is itself differentiable (second derivatives for free).
+  computation, so the gradient is itself differentiable (second derivatives for free). A few
+  large operations add a first-order ``backward_arrays`` for speed, which the walk takes
+  whenever the gradient's graph is not recorded (one hook, ``Function.input_gradients``).
 - Broadcasting is undone in exactly one place, :func:`sum_to`, applied to every input gradient.
 - The graph points backwards only (output -> function -> inputs). An operation that needs its own
   output in ``backward`` holds it by weak reference, so a finished graph has no reference cycles
-  and is freed by reference counting alone.
+  and is freed by reference counting alone. (The one exception is documented in
+  :func:`backward`: ``create_graph=True`` stores a gradient whose graph may lead back to its leaf.)
 
 This file comes before ``tensor.py`` and does not import it. It needs only what every tensor
 has, ``.data``, ``.device``, ``.grad``, ``.grad_fn``, ``.requires_grad`` and the constructor
@@ -105,10 +108,25 @@ class Function:
       None) per input. The inputs are ``self.inputs``; classes with ``saves_output = True`` can
       read their output as ``self.output``.
 
+    **The fast path: a backward on arrays.** Written in Tensor operations, a backward rule is
+    recorded when the graph of the gradient is (``create_graph=True``), which is what makes it
+    differentiable. For a few large operations (convolution, fused attention, the LSTM layer,
+    normalization) that costs too much on every ordinary step, so they also write
+
+    - ``backward_arrays(self, grad)``: the same gradients computed on arrays, dL/d(output) as
+      an array in, one array (or None) per input out. It is first-order: nothing is recorded.
+
+    The backward walk calls ``backward_arrays`` when it exists and the gradient's graph is not
+    recorded, and ``backward`` otherwise; both must give the same numbers (the tests check
+    them against each other). An operation whose Tensor version is simply "differentiate the
+    same computation written with Tensor operations" defines ``composed(self, *inputs)``, that
+    computation, and gets ``backward`` for free: the default ``backward`` differentiates it.
+
     ``Function.apply(*tensors, **params)`` runs forward and links the result into the graph.
     """
 
     saves_output = False   # set True when backward needs the output (exp, tanh, softmax...)
+    backward_arrays = None  # optionally: a first-order backward on arrays (see above)
     inputs: tuple
     _output_ref = None
 
@@ -158,7 +176,29 @@ class Function:
         raise NotImplementedError
 
     def backward(self, grad: Tensor):
+        """dL/d(inputs) in Tensor operations. By default the gradient of ``composed``."""
+        if type(self).composed is Function.composed:
+            raise NotImplementedError(f"{type(self).__name__} defines neither backward nor "
+                                      f"composed")
+        wanted = [tensor for tensor in self.inputs if tensor.requires_grad]
+        found = iter(_gradient_of_composed(self.composed(*self.inputs), wanted, grad))
+        return tuple(next(found) if tensor.requires_grad else None for tensor in self.inputs)
+
+    def composed(self, *inputs: Tensor) -> Tensor:
+        """The same output as ``forward``, computed from the input Tensors with Tensor
+        operations (optional; it defines the default ``backward``)."""
         raise NotImplementedError
+
+    def input_gradients(self, grad: Tensor, create_graph: bool) -> tuple:
+        """The gradients of the inputs, one per input (or None): ``backward_arrays`` on the
+        first-order path when the class has one, ``backward`` when the graph is recorded."""
+        if self.backward_arrays is None or create_graph:
+            grads = self.backward(grad)
+            return grads if isinstance(grads, (tuple, list)) else (grads,)
+        grads = self.backward_arrays(grad.data)
+        if not isinstance(grads, (tuple, list)):
+            grads = (grads,)
+        return tuple(None if g is None else grad._make(g, grad.device) for g in grads)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -226,9 +266,7 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None) -> dict:
                 if targets is None:
                     node.grad = _accumulate(node.grad, grad, create_graph)
                 continue
-            input_grads = fn.backward(grad)
-            if not isinstance(input_grads, (tuple, list)):
-                input_grads = (input_grads,)
+            input_grads = fn.input_gradients(grad, create_graph)
             for parent, parent_grad in zip(fn.inputs, input_grads):
                 if parent_grad is None or not parent.requires_grad:
                     continue
@@ -280,12 +318,29 @@ def _seed(output: Tensor, gradient, op: str) -> Tensor:
 
 
 def backward(tensor: Tensor, gradient=None, create_graph: bool = False) -> None:
-    """Add d(tensor)/d(leaf) (times ``gradient`` for a non-scalar) to every leaf's ``.grad``."""
+    """Add d(tensor)/d(leaf) (times ``gradient`` for a non-scalar) to every leaf's ``.grad``.
+
+    **The one reference cycle.** With ``create_graph=True`` a leaf x keeps its gradient in
+    ``x.grad``, and that gradient keeps its own graph, which reaches x again whenever the
+    gradient depends on x (any non-linear use of x: for L = Σ x², x.grad = 2x is computed from
+    x). So x -> x.grad -> its graph -> x is a cycle, which reference counting cannot free; Python's
+    cycle collector frees it later, or ``x.grad = None`` breaks it at once. PyTorch has the same
+    cycle and the same advice: to differentiate a gradient, prefer ``grad(..., create_graph=True)``,
+    which returns the gradients without storing them on the leaves and so makes no cycle. Without
+    ``create_graph`` (and for gradients that do not depend on x) there is none: the stored
+    gradient is a plain array with no graph."""
     if not tensor.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and was not computed "
                            "from one that does (set requires_grad=True on the inputs)")
     seed = _seed(tensor, gradient, "backward")
     _backpropagate([tensor], [seed if create_graph else seed.detach()], create_graph)
+
+
+def _gradient_of_composed(output: Tensor, inputs: list, grad_output: Tensor) -> tuple:
+    """``Function.backward``'s default: d(output)/d(inputs) · grad_output, recorded exactly when
+    the walk that asks for it records (inside the walk, grad mode is ``create_graph``). An input
+    the composed form does not use gets None, as from any backward."""
+    return grad(output, inputs, grad_output, create_graph=_grad_enabled, allow_unused=True)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,

@@ -12,6 +12,8 @@ Inputs stay away from the places where a derivative does not exist or is not uni
 ReLU/abs input near 0, no ties inside a max, no clip input near a bound, denominators and
 logarithm arguments away from 0. Models and the larger layers are checked with ``fast=True``:
 one random projection vᵀ J u per input, which costs a few passes however large the model is.
+Entries named ``*_second_derivative`` check second derivatives: their function is the first
+derivative, computed with ``create_graph=True`` (:func:`second_order`).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import backend
+from .autograd import grad
 from .gradcheck import jacobians
 from .tensor import Tensor
 from . import nn, models
@@ -81,6 +84,18 @@ def module_check(module, x):
         out = module(x)
         return out[0] if isinstance(out, tuple) else out   # RNNs return (output, state)
     return output, [x, *module.parameters()]
+
+
+def second_order(fn, inputs, rng):
+    """(first derivatives, inputs + [v]): the function (inputs, v) -> vᵀ ∂fn/∂inputs, computed
+    with ``create_graph=True``. Checking its Jacobian checks the second derivatives of ``fn``
+    (what ``tg.gradgradcheck`` does)."""
+    v = Tensor(rng.standard_normal(fn(*inputs).shape), requires_grad=True)
+
+    def first_derivatives(*args):
+        *xs, v = args
+        return grad(fn(*xs), xs, v, create_graph=True)
+    return first_derivatives, [*inputs, v]
 
 
 # ----------------------------------------------------------------------------- elementwise
@@ -187,6 +202,26 @@ def _max_pool_padded(rng):
 @register("ops.avg_pool2d")
 def _avg_pool(rng):
     return (lambda x: F.avg_pool2d(x, 2, padding=1), [leaf(rng, 1, 2, 3, 3)])
+
+
+@register("ops.conv2d_second_derivative")
+def _conv2d_second(rng):
+    """Stride, padding, dilation and groups at once; the gradient is the composed im2col's."""
+    return second_order(lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1,
+                                                 dilation=(1, 2), groups=2),
+                        [leaf(rng, 1, 4, 5, 5), leaf(rng, 2, 2, 2, 3), leaf(rng, 2)], rng)
+
+
+@register("ops.max_pool2d_second_derivative")
+def _max_pool_second(rng):
+    return second_order(lambda x: F.max_pool2d(x, 3, stride=2, padding=1) ** 2,
+                        [distinct(rng, 1, 2, 5, 5)], rng)
+
+
+@register("ops.avg_pool2d_second_derivative")
+def _avg_pool_second(rng):
+    return second_order(lambda x: F.avg_pool2d(x, 3, stride=2, padding=1) ** 2,
+                        [leaf(rng, 1, 2, 5, 5)], rng)
 
 
 @register("ops.attention_causal")
@@ -312,6 +347,13 @@ def _mlp(rng):
 def _cnn(rng):
     model = float64_module(models.CNN(1, 3, image_size=8), rng, scale=0.3)
     return module_check(model, leaf(rng, 2, 1, 8, 8))
+
+
+@register("model.CNN_second_derivative", fast=True)
+def _cnn_second(rng):
+    model = float64_module(models.CNN(1, 3, image_size=8), rng, scale=0.3)
+    return second_order(lambda x, *params: model(x), [leaf(rng, 2, 1, 8, 8),
+                                                       *model.parameters()], rng)
 
 
 @register("model.CharRNN", fast=True)

@@ -4,6 +4,9 @@
     tinygrad-edu sample CHECKPOINT [--prompt TEXT] [--length N] [--temperature T] [--top-k K]
     tinygrad-edu gradcheck [--filter SUBSTRING]
     tinygrad-edu explain CHECKPOINT [--out DIR]
+    tinygrad-edu finetune CHECKPOINT --data PATH_OR_NAME [--lora RANK]
+    tinygrad-edu distill --teacher CHECKPOINT [--data digits|mnist]
+    tinygrad-edu quantize CHECKPOINT
     mpirun -n N tinygrad-edu train MODEL --distributed ...
     tinygrad-edu --version
 
@@ -166,7 +169,18 @@ def add_explain(commands) -> None:
     commands.choices["explain"].set_defaults(run=run_explain)
 
 
-COMMANDS = [add_train, add_sample, add_gradcheck, add_explain]
+def add_techniques(commands) -> None:
+    """finetune, distill and quantize (tinygrad_edu/train/finetune.py, distill.py)."""
+    from .train.distill import add_distill_parser, add_quantize_parser, run_distill, run_quantize
+    from .train.finetune import add_finetune_parser, run_finetune
+    for add, name, run in ((add_finetune_parser, "finetune", run_finetune),
+                           (add_distill_parser, "distill", run_distill),
+                           (add_quantize_parser, "quantize", run_quantize)):
+        add(commands, HelpFormatter)
+        commands.choices[name].set_defaults(run=run)
+
+
+COMMANDS = [add_train, add_sample, add_gradcheck, add_explain, add_techniques]
 
 
 def build_parser() -> ArgumentParser:

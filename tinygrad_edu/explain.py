@@ -144,12 +144,12 @@ def attention_maps(gpt, idx) -> Tensor:
         future = np.triu(np.ones((steps, steps), dtype=bool), k=1)                # (T, T)
         for block in gpt.h:
             attn = block.attn
-            heads, head_dim, embed = attn.num_heads, attn.head_dim, attn.embed_dim
+            heads, embed = attn.n_head, attn.n_embd
+            head_dim = embed // heads
+            weight, bias = attn.c_attn.weight, attn.c_attn.bias                    # (3C, C), (3C,)
             h = block.ln_1(x)                                                       # (B, T, C)
-            q = h @ attn.in_proj_weight[:embed].T                                   # (B, T, C)
-            k = h @ attn.in_proj_weight[embed:2 * embed].T                          # (B, T, C)
-            if attn.in_proj_bias is not None:
-                q, k = q + attn.in_proj_bias[:embed], k + attn.in_proj_bias[embed:2 * embed]
+            q = h @ weight[:embed].T + bias[:embed]                                 # (B, T, C)
+            k = h @ weight[embed:2 * embed].T + bias[embed:2 * embed]               # (B, T, C)
             q = q.reshape(batch, steps, heads, head_dim).transpose(1, 2)            # (B, H, T, D)
             k = k.reshape(batch, steps, heads, head_dim).transpose(1, 2)            # (B, H, T, D)
             scores = (q @ k.transpose(-2, -1)).data / math.sqrt(head_dim)           # (B, H, T, T)

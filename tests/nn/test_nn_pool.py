@@ -9,6 +9,7 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import nn
 from tinygrad_edu.ops import pool as pool_ops
+from tinygrad_edu.ops.window import pool_geometry
 
 
 def naive_pool(x, kernel, stride, padding, reduce):
@@ -72,7 +73,7 @@ def test_gradgradcheck(rng, reduce):
 
 def test_argmax_points_at_the_winner_in_the_unpadded_plane(rng):
     x = rng.standard_normal((2, 3, 5, 7))
-    y, argmax = pool_ops.max_pool2d_forward(x, (3, 3), (2, 2), (1, 1))
+    y, argmax = pool_ops.max_pool2d_forward(x, pool_geometry(x.shape, (3, 3), (2, 2), (1, 1)))
     assert argmax.dtype == np.int64 and argmax.shape == y.shape
     assert argmax.min() >= 0 and argmax.max() < 5 * 7
     planes = x.reshape(2, 3, 35)
@@ -84,7 +85,7 @@ def test_backward_accumulates_where_windows_overlap():
     """One large pixel wins all four 2x2 windows around it (stride 1): it gets all 4 gradients."""
     x = np.zeros((1, 1, 3, 3))
     x[0, 0, 1, 1] = 5.0
-    y, argmax = pool_ops.max_pool2d_forward(x, (2, 2), (1, 1), (0, 0))
+    y, argmax = pool_ops.max_pool2d_forward(x, pool_geometry(x.shape, (2, 2), (1, 1), (0, 0)))
     np.testing.assert_array_equal(argmax, np.full((1, 1, 2, 2), 4))
     grad_y = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
     grad_x = pool_ops.max_pool2d_backward(grad_y, argmax, x.shape)

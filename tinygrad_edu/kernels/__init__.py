@@ -15,6 +15,13 @@ kernels with exactly the same array-level signatures:
 kernels that call BLAS inside parallel loops keep it to one thread (``blas_threads``). The
 attention kernels are wrapped as one differentiable operation in ``ops/fused_attention.py``.
 
+**Small interfaces.** The convolution and pooling functions take their arrays and one
+``ConvGeometry`` (``ops/window.py``: stride, padding, dilation, groups and the output size,
+computed and checked there once); the attention kernels take an ``AttentionSettings``. What
+the CPU and GPU files share lives in ``common.py``, which both import (the pooling window scan
+is one Python function compiled by ``njit`` and by ``cuda.jit``); the GPU launch helper is
+``cuda_launch.py``. No kernel file imports a private name of another.
+
 **The switch.** ``select(op, device)`` returns the kernel module to use, or None for the
 reference; ``F.conv2d``, ``F.max_pool2d`` and ``F.scaled_dot_product_attention`` ask it on every
 call. The choice is "numpy" (the reference, NumPy or CuPy) or "numba", for all ops or some:
@@ -132,15 +139,18 @@ def warmup(dtypes=("float32", "float64")) -> float:
     later calls run at full speed. Returns the seconds it took."""
     import numpy as np
 
+    from ..ops.window import conv_geometry, pool_geometry
+
     start = time.perf_counter()
     conv, pool, attention = (kernel_module(op, "cpu") for op in OPS)
     for dtype in dtypes:
         x = np.ones((1, 2, 5, 5), dtype)
         w = np.ones((2, 1, 3, 3), dtype)
         for stride in ((1, 1), (2, 2)):              # the direct and the im2col kernels
-            y = conv.conv2d_forward(x, w, stride, (1, 1), (1, 1), 2)
-            conv.conv2d_backward(y, x, w, stride, (1, 1), (1, 1), 2)
-        y, argmax = pool.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+            geometry = conv_geometry(x.shape, w.shape, stride, (1, 1), (1, 1), 2)
+            y = conv.conv2d_forward(x, w, geometry)
+            conv.conv2d_backward(y, x, w, geometry)
+        y, argmax = pool.max_pool2d_forward(x, pool_geometry(x.shape, (2, 2), (2, 2), (0, 0)))
         pool.max_pool2d_backward(y, argmax, x.shape)
         q = np.ones((1, 3, 2), dtype)
         out, lse = attention.attention_forward(q, q, q, True, None)

@@ -45,12 +45,12 @@ backward therefore uses one thread.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
 from .blas_threads import single_threaded_blas
+from .common import (AttentionSettings, check_attention_gradient, check_attention_shapes,
+                     default_scale)
 from .exp_cpu import constants, exp_inplace, scratch
 
 JIT = dict(parallel=True, cache=True, fastmath=False)
@@ -66,11 +66,12 @@ def _visible(query, first_key, keys, causal):
 
 
 @njit(**JIT)
-def _forward(q, k_blocks, v, out, lse, Tk, causal, exp_consts):
+def _forward(q, k_blocks, v, out, lse, settings, exp_consts):
     """out (N, Tq, Dv) and lse (N, Tq) from q (already scaled), the key blocks and v padded to
-    whole blocks; Tk is the number of real keys."""
+    whole blocks; ``settings``: an AttentionSettings (the real keys, the mask)."""
     N, Tq, _ = q.shape
     Dv = v.shape[2]
+    Tk, causal = settings.keys, settings.causal
     n_blocks = (Tq + BLOCK_Q - 1) // BLOCK_Q
     for job in prange(N * n_blocks):
         n, i0 = job // n_blocks, (job % n_blocks) * BLOCK_Q
@@ -108,9 +109,12 @@ def _forward(q, k_blocks, v, out, lse, Tk, causal, exp_consts):
 
 
 @njit(**JIT)
-def _backward(grad_out, q, k, k_blocks, v_blocks, lse, delta, dq, dk, dv, Tk, causal, scale,
-              exp_consts):
-    """dq (N, Tq, D), and dk, dv padded like k to whole key blocks."""
+def _backward(grad_out, saved, grads, settings, exp_consts):
+    """grads = (dq (N, Tq, D), dk and dv padded like k to whole key blocks) from dO and the
+    saved arrays: q (already scaled), k, k and v in transposed blocks, lse and Δ."""
+    q, k, k_blocks, v_blocks, lse, delta = saved
+    dq, dk, dv = grads
+    Tk, causal, scale = settings.keys, settings.causal, settings.scale
     N, Tq, D = q.shape
     Dv = grad_out.shape[2]
     for n in prange(N):
@@ -152,20 +156,10 @@ def _backward(grad_out, q, k, k_blocks, v_blocks, lse, delta, dq, dk, dv, Tk, ca
 
 # ----------------------------------------------------------------------------- array functions
 
-def _check(q, k, v) -> None:
-    if q.ndim != 3 or k.ndim != 3 or v.ndim != 3 or not q.shape[0] == k.shape[0] == v.shape[0] \
-            or q.shape[2] != k.shape[2] or k.shape[1] != v.shape[1]:
-        raise ValueError(f"attention: expected q (N, Tq, D), k (N, Tk, D), v (N, Tk, Dv), got "
-                         f"{q.shape}, {k.shape}, {v.shape}")
-    if k.shape[1] == 0:
-        raise ValueError("attention: there are no keys to attend to (Tk = 0)")
-
-
 def _prepare(arrays, scale, D):
     dtype = np.result_type(*arrays)
     dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    scale = 1.0 / math.sqrt(D) if scale is None else scale
-    return [np.ascontiguousarray(a, dtype=dtype) for a in arrays], dtype.type(scale)
+    return [np.ascontiguousarray(a, dtype=dtype) for a in arrays], dtype.type(default_scale(scale, D))
 
 
 def _padded_keys(a):
@@ -184,31 +178,29 @@ def _key_blocks(padded):
 
 def attention_forward(q, k, v, causal, scale):
     """(out, lse): out (N, Tq, Dv) = softmax(scale · q kᵀ) v, lse (N, Tq) the row log-sum-exp."""
-    _check(q, k, v)
+    check_attention_shapes(q, k, v)
     (q, k, v), scale = _prepare((q, k, v), scale, q.shape[2])
     out = np.empty(q.shape[:2] + v.shape[2:], q.dtype)                # (N, Tq, Dv)
     lse = np.empty(q.shape[:2], q.dtype)                              # (N, Tq)
+    settings = AttentionSettings(k.shape[1], bool(causal), scale)
     with single_threaded_blas():
-        _forward(q * scale, _key_blocks(_padded_keys(k)), _padded_keys(v), out, lse, k.shape[1],
-                 bool(causal), constants(q.dtype))
+        _forward(q * scale, _key_blocks(_padded_keys(k)), _padded_keys(v), out, lse, settings,
+                 constants(q.dtype))
     return out, lse
 
 
 def attention_backward(grad_out, q, k, v, out, lse, causal, scale):
     """(dq, dk, dv) for out = attention_forward(q, k, v, causal, scale)[0]."""
-    _check(q, k, v)
-    if grad_out.shape != out.shape or out.shape != q.shape[:2] + v.shape[2:] \
-            or lse.shape != q.shape[:2]:
-        raise ValueError(f"attention backward: grad_out {grad_out.shape}, out {out.shape} and "
-                         f"lse {lse.shape} do not fit q {q.shape} and v {v.shape}")
+    check_attention_shapes(q, k, v)
+    check_attention_gradient(grad_out, q, v, out, lse)
     (grad_out, q, k, v, out, lse), scale = _prepare((grad_out, q, k, v, out, lse), scale,
                                                     q.shape[2])
     delta = np.einsum("nid,nid->ni", grad_out, out)                   # (N, Tq)
     k_padded = _padded_keys(k)                                        # (N, Tk rounded up, D)
     dq = np.empty(q.shape, q.dtype)
     dk, dv = np.empty(k_padded.shape, q.dtype), np.empty(k_padded.shape[:2] + v.shape[2:], q.dtype)
+    saved = (q * scale, k_padded, _key_blocks(k_padded), _key_blocks(_padded_keys(v)), lse, delta)
     with single_threaded_blas():
-        _backward(grad_out, q * scale, k_padded, _key_blocks(k_padded),
-                  _key_blocks(_padded_keys(v)), lse, delta, dq, dk, dv, k.shape[1], bool(causal),
-                  scale, constants(q.dtype))
+        _backward(grad_out, saved, (dq, dk, dv), AttentionSettings(k.shape[1], bool(causal), scale),
+                  constants(q.dtype))
     return dq, np.ascontiguousarray(dk[:, :k.shape[1]]), np.ascontiguousarray(dv[:, :k.shape[1]])

@@ -25,8 +25,9 @@ import math
 from numba import cuda
 
 from ..backend import array_module, device_of
-from .attention_cpu import _check
-from .conv_cuda import _launch
+from .common import (AttentionSettings, check_attention_gradient, check_attention_shapes,
+                     default_scale)
+from .cuda_launch import launch
 
 
 @cuda.jit(device=True)
@@ -39,9 +40,10 @@ def _score(q, k, n, i, j, scale):
 
 
 @cuda.jit
-def _forward(q, k, v, out, lse, causal, scale):
+def _forward(q, k, v, out, lse, settings):
     N, Tq = q.shape[0], q.shape[1]
     Tk, Dv = v.shape[1], v.shape[2]
+    causal, scale = settings.causal, settings.scale
     index = cuda.grid(1)
     if index >= N * Tq:
         return
@@ -63,7 +65,8 @@ def _forward(q, k, v, out, lse, causal, scale):
 
 
 @cuda.jit
-def _grad_query(grad_out, q, k, v, lse, delta, dq, causal, scale):
+def _grad_query(grad_out, q, k, v, lse, delta, dq, settings):
+    causal, scale = settings.causal, settings.scale
     N, Tq, D = q.shape
     Tk, Dv = v.shape[1], v.shape[2]
     index = cuda.grid(1)
@@ -83,7 +86,8 @@ def _grad_query(grad_out, q, k, v, lse, delta, dq, causal, scale):
 
 
 @cuda.jit
-def _grad_key_value(grad_out, q, k, v, lse, delta, dk, dv, causal, scale):
+def _grad_key_value(grad_out, q, k, v, lse, delta, dk, dv, settings):
+    causal, scale = settings.causal, settings.scale
     N, Tq, D = q.shape
     Tk, Dv = v.shape[1], v.shape[2]
     index = cuda.grid(1)
@@ -108,29 +112,32 @@ def _grad_key_value(grad_out, q, k, v, lse, delta, dk, dv, causal, scale):
 def _prepare(arrays, scale, D):
     xp = array_module(device_of(arrays[0]))
     dtype = xp.result_type(*arrays)
-    scale = 1.0 / math.sqrt(D) if scale is None else scale
-    return xp, [xp.ascontiguousarray(a, dtype=dtype) for a in arrays], dtype.type(scale)
+    return xp, [xp.ascontiguousarray(a, dtype=dtype) for a in arrays], \
+        dtype.type(default_scale(scale, D))
 
 
 def attention_forward(q, k, v, causal, scale):
     """(out, lse); same contract as ``attention_cpu.attention_forward``."""
-    _check(q, k, v)
+    check_attention_shapes(q, k, v)
     xp, (q, k, v), scale = _prepare((q, k, v), scale, q.shape[2])
     out = xp.empty(q.shape[:2] + v.shape[2:], q.dtype)                # (N, Tq, Dv)
     lse = xp.empty(q.shape[:2], q.dtype)                              # (N, Tq)
-    _launch(_forward, q.shape[0] * q.shape[1], q, k, v, out, lse, bool(causal), scale)
+    launch(_forward, q.shape[0] * q.shape[1], q, k, v, out, lse,
+           AttentionSettings(k.shape[1], bool(causal), scale))
     return out, lse
 
 
 def attention_backward(grad_out, q, k, v, out, lse, causal, scale):
     """(dq, dk, dv); same contract as ``attention_cpu.attention_backward``."""
-    _check(q, k, v)
+    check_attention_shapes(q, k, v)
+    check_attention_gradient(grad_out, q, v, out, lse)
     xp, (grad_out, q, k, v, out, lse), scale = _prepare((grad_out, q, k, v, out, lse), scale,
                                                         q.shape[2])
     delta = (grad_out * out).sum(axis=-1)                             # (N, Tq)
     dq, dk, dv = xp.empty(q.shape, q.dtype), xp.empty(k.shape, q.dtype), xp.empty(v.shape, q.dtype)
-    _launch(_grad_query, q.shape[0] * q.shape[1], grad_out, q, k, v, lse, delta, dq,
-            bool(causal), scale)
-    _launch(_grad_key_value, k.shape[0] * k.shape[1], grad_out, q, k, v, lse, delta, dk, dv,
-            bool(causal), scale)
+    settings = AttentionSettings(k.shape[1], bool(causal), scale)
+    # arrays one by one: numba.cuda reads a CuPy array as an argument, not inside a tuple
+    launch(_grad_query, q.shape[0] * q.shape[1], grad_out, q, k, v, lse, delta, dq, settings)
+    launch(_grad_key_value, k.shape[0] * k.shape[1], grad_out, q, k, v, lse, delta, dk, dv,
+           settings)
     return dq, dk, dv

@@ -28,6 +28,9 @@ its factors came from:
 group run direct. Timed both ways on the W6 shapes (``python -m benchmarks.kernels`` shows which
 path each shape takes) with two threads, the direct loops win clearly at LeNet-5's first layer
 (6 filters) and lose from 16 filters on, where BLAS's speed pays for the copies.
+
+Every function here takes arrays and one ``ConvGeometry`` (``ops/window.py``), which computed
+and checked the output size once, for the reference and for every kernel.
 """
 from __future__ import annotations
 
@@ -38,33 +41,6 @@ from . import conv_cpu_im2col as im2col
 from .blas_threads import single_threaded_blas
 
 DIRECT_MAX_FILTERS = 8    # filters per group; stride-1 convolutions up to this run direct
-
-
-def _check(x, weight, stride, padding, dilation, groups) -> tuple:
-    """Validate the arguments and return the output size (OH, OW)."""
-    if x.ndim != 4 or weight.ndim != 4:
-        raise ValueError(f"conv2d: expected x (N, C, H, W) and weight (F, C/groups, KH, KW), "
-                         f"got shapes {x.shape} and {weight.shape}")
-    C, H, W = x.shape[1:]
-    F, Cg, KH, KW = weight.shape
-    if groups < 1 or F % groups or Cg * groups != C:
-        raise ValueError(f"conv2d: x has {C} channels and weight {weight.shape} with groups="
-                         f"{groups}; need C == weight.shape[1] * groups and F divisible by groups")
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    if min(sh, sw, dh, dw) < 1 or min(ph, pw) < 0:
-        raise ValueError(f"conv2d: stride {stride} and dilation {dilation} must be >= 1 and "
-                         f"padding {padding} >= 0")
-    OH = (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1
-    OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
-    if OH < 1 or OW < 1:
-        raise ValueError(f"conv2d: the kernel ({KH}, {KW}) with dilation {dilation} does not fit "
-                         f"the padded input ({H + 2 * ph}, {W + 2 * pw})")
-    return OH, OW
-
-
-def _ints(pair) -> tuple:
-    """An (h, w) pair as Python ints (NumPy integers would compile the kernels again)."""
-    return int(pair[0]), int(pair[1])
 
 
 def _common_dtype(*arrays):
@@ -99,47 +75,44 @@ def _shifts_columns(weight, stride, groups) -> bool:
     return tuple(stride) == (1, 1) and Cg * KH * KW > F // groups
 
 
-def conv2d_forward(x, weight, stride, padding, dilation, groups):
-    """y = conv2d(x, weight), x (N, C, H, W), weight (F, C // groups, KH, KW) -> (N, F, OH, OW)."""
-    OH, OW = _check(x, weight, stride, padding, dilation, groups)
+def conv2d_forward(x, weight, geometry):
+    """y = conv2d(x, weight), x (N, C, H, W), weight (F, C // groups, KH, KW) -> (N, F, OH, OW);
+    ``geometry`` from ``ops.window.conv_geometry``."""
+    geometry.require_input("conv2d", x.shape, weight.shape)
     x, weight = _common_dtype(x, weight)
-    stride, padding, dilation = (_ints(stride), _ints(padding), _ints(dilation))
-    N, F, G = x.shape[0], weight.shape[0], int(groups)
-    if _runs_direct(weight, stride, G):
-        y = np.empty((N, F, OH, OW), x.dtype)                          # (N, F, OH, OW)
-        direct.forward(_padded(x, *padding), weight, y, *dilation, G)
+    N, F, G = x.shape[0], weight.shape[0], geometry.groups
+    (ph, pw) = geometry.padding
+    y = np.empty((N, F) + geometry.output, x.dtype)                     # (N, F, OH, OW)
+    if _runs_direct(weight, geometry.stride, G):
+        direct.forward(_padded(x, ph, pw), weight, y, geometry)
         return y
-    shifted = _shifts_columns(weight, stride, G)
-    y = np.empty((N, F, OH, OW), x.dtype)                               # (N, F, OH, OW)
-    xpad = _padded(x, *padding, extra_rows=int(shifted))               # (N, C, Hp, Wp)
+    shifted = _shifts_columns(weight, geometry.stride, G)
+    xpad = _padded(x, ph, pw, extra_rows=int(shifted))                 # (N, C, Hp, Wp)
     with single_threaded_blas():
-        im2col.forward(xpad, weight.reshape(G, F // G, -1), y, *weight.shape[2:], *stride,
-                       *dilation, shifted)
+        im2col.forward(xpad, weight.reshape(G, F // G, -1), y, geometry, shifted)
     return y
 
 
-def conv2d_backward(grad_y, x, weight, stride, padding, dilation, groups):
+def conv2d_backward(grad_y, x, weight, geometry):
     """(dL/dx, dL/dweight) for y = conv2d(x, weight), given grad_y = dL/dy (N, F, OH, OW)."""
-    OH, OW = _check(x, weight, stride, padding, dilation, groups)
-    if grad_y.shape != (x.shape[0], weight.shape[0], OH, OW):
+    geometry.require_input("conv2d", x.shape, weight.shape)
+    if grad_y.shape != (x.shape[0], weight.shape[0]) + geometry.output:
         raise ValueError(f"conv2d backward: grad_y has shape {grad_y.shape}, expected "
-                         f"{(x.shape[0], weight.shape[0], OH, OW)}")
+                         f"{(x.shape[0], weight.shape[0]) + geometry.output}")
     grad_y, x, weight = _common_dtype(grad_y, x, weight)
-    stride, padding, dilation = (_ints(stride), _ints(padding), _ints(dilation))
-    N, F, G = x.shape[0], weight.shape[0], int(groups)
+    N, F, G = x.shape[0], weight.shape[0], geometry.groups
+    (ph, pw) = geometry.padding
     grad_x = np.empty(x.shape, x.dtype)                                 # (N, C, H, W)
-    Wp = x.shape[3] + 2 * padding[1]
-    if _runs_direct(weight, stride, G):
-        gy_wide = _widened(grad_y, Wp)                                  # (N, F, OH, Wp)
+    if _runs_direct(weight, geometry.stride, G):
+        gy_wide = _widened(grad_y, geometry.padded[1])                  # (N, F, OH, Wp)
         grad_w = np.empty(weight.shape, x.dtype)                        # (F, C/G, KH, KW)
-        direct.grad_input(gy_wide, weight, grad_x, *padding, *dilation, G)
-        direct.grad_weight(gy_wide, _padded(x, *padding), grad_w, *dilation, G)
+        direct.grad_input(gy_wide, weight, grad_x, geometry)
+        direct.grad_weight(gy_wide, _padded(x, ph, pw), grad_w, geometry)
         return grad_x, grad_w
-    shifted = _shifts_columns(weight, stride, G)
+    shifted = _shifts_columns(weight, geometry.stride, G)
     w = weight.reshape(G, F // G, -1)                                   # (G, F/G, K)
     grad_w_per_image = np.empty((N,) + w.shape, x.dtype)                # (N, G, F/G, K)
     with single_threaded_blas():
-        im2col.backward(grad_y, _padded(x, *padding, extra_rows=int(shifted)), w, grad_x,
-                        grad_w_per_image, *weight.shape[2:], *stride, *padding, *dilation,
-                        shifted)
+        im2col.backward(grad_y, _padded(x, ph, pw, extra_rows=int(shifted)), w, grad_x,
+                        grad_w_per_image, geometry, shifted)
     return grad_x, grad_w_per_image.sum(axis=0).reshape(weight.shape)

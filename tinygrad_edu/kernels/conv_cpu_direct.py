@@ -22,6 +22,7 @@ Every job accumulates into a private buffer and copies it out once. The weight g
 dot product; a running scalar sum cannot be vectorized without fastmath, so the products are
 accumulated elementwise into a vector of partial sums (one per tap) and summed at the end.
 Array views are made outside the innermost loops: making one costs as much as a short axpy.
+Each kernel takes its arrays and the ``ConvGeometry`` (``ops/window.py``) of the convolution.
 """
 import numpy as np
 from numba import njit, prange
@@ -44,13 +45,13 @@ def _mul_add(acc, a, b):
 
 
 @njit(**JIT)
-def forward(xpad, weight, y, dh, dw, groups):
+def forward(xpad, weight, y, geometry):
     """y (N, F, OH, OW) = conv2d of the padded input xpad (N, C, Hp, Wp) with weight."""
     N, _, Hp, Wp = xpad.shape
     F, Cg, KH, KW = weight.shape
-    OH, OW = y.shape[2], y.shape[3]
+    OH, OW, dh, dw = geometry.out_h, geometry.out_w, geometry.dilation_h, geometry.dilation_w
     L = (OH - 1) * Wp + OW
-    filters_per_group = F // groups
+    filters_per_group = F // geometry.groups
     for job in prange(N * F):
         n, f = job // F, job % F
         c0 = (f // filters_per_group) * Cg
@@ -67,15 +68,16 @@ def forward(xpad, weight, y, dh, dw, groups):
 
 
 @njit(**JIT)
-def grad_input(gy_wide, weight, gx, ph, pw, dh, dw, groups):
+def grad_input(gy_wide, weight, gx, geometry):
     """gx (N, C, H, W) from gy_wide, dy on the padded width (N, F, OH, Wp), zero in the
     columns >= OW."""
     N, C, H, W = gx.shape
     F, Cg, KH, KW = weight.shape
     OH, Wp = gy_wide.shape[2], gy_wide.shape[3]
+    ph, pw, dh, dw = geometry.padding_h, geometry.padding_w, geometry.dilation_h, geometry.dilation_w
     Hp = H + 2 * ph
     L = OH * Wp - (KW - 1) * dw             # the cut columns are zeros that would run past the end
-    filters_per_group = F // groups
+    filters_per_group = F // geometry.groups
     for job in prange(N * C):
         n, c = job // C, job % C
         group, cg = c // Cg, c % Cg
@@ -91,13 +93,13 @@ def grad_input(gy_wide, weight, gx, ph, pw, dh, dw, groups):
 
 
 @njit(**JIT)
-def grad_weight(gy_wide, xpad, gw, dh, dw, groups):
+def grad_weight(gy_wide, xpad, gw, geometry):
     """gw (F, C/groups, KH, KW) from gy_wide (N, F, OH, Wp) and the padded input xpad."""
     N, _, Hp, Wp = xpad.shape
     F, Cg, KH, KW = gw.shape
-    OH = gy_wide.shape[2]
+    OH, dh, dw = gy_wide.shape[2], geometry.dilation_h, geometry.dilation_w
     L = OH * Wp - (KW - 1) * dw           # the zero columns of gy_wide cancel the garbage
-    filters_per_group = F // groups
+    filters_per_group = F // geometry.groups
     for job in prange(F * Cg):
         f, cg = job // Cg, job % Cg
         c = (f // filters_per_group) * Cg + cg

@@ -36,9 +36,10 @@ JIT = dict(parallel=True, cache=True, fastmath=False)
 
 
 @njit(cache=True, inline="always")
-def _im2col_shifted(image, cols, KH, KW, dh, dw):
+def _im2col_shifted(image, cols, geometry):
     """Stride 1: cols[(c, kh, kw), i] = image[c].flat[i + kh·dh·Wp + kw·dw]."""
     C, Hp, Wp = image.shape
+    KH, KW, dh, dw = geometry.kernel_h, geometry.kernel_w, geometry.dilation_h, geometry.dilation_w
     for c in range(C):
         plane = image[c].reshape(Hp * Wp)
         for kh in range(KH):
@@ -51,9 +52,10 @@ def _im2col_shifted(image, cols, KH, KW, dh, dw):
 
 
 @njit(cache=True, inline="always")
-def _col2im_shifted(dcols, plane_grads, KH, KW, dh, dw):
+def _col2im_shifted(dcols, plane_grads, geometry):
     """The transpose of ``_im2col_shifted``: plane_grads (C, Hp, Wp) += each row, shifted back."""
     C, Hp, Wp = plane_grads.shape
+    KH, KW, dh, dw = geometry.kernel_h, geometry.kernel_w, geometry.dilation_h, geometry.dilation_w
     for c in range(C):
         plane = plane_grads[c].reshape(Hp * Wp)
         for kh in range(KH):
@@ -66,9 +68,10 @@ def _col2im_shifted(dcols, plane_grads, KH, KW, dh, dw):
 
 
 @njit(cache=True, inline="always")
-def _im2col_pixels(image, cols, KH, KW, sh, sw, dh, dw, OW):
+def _im2col_pixels(image, cols, geometry):
     """Any stride: cols[(c, kh, kw), oh·OW + ow] = image[c, oh·sh + kh·dh, ow·sw + kw·dw]."""
-    OH = cols.shape[1] // OW
+    KH, KW, OH, OW = geometry.kernel_h, geometry.kernel_w, geometry.out_h, geometry.out_w
+    sh, sw, dh, dw = geometry.stride_h, geometry.stride_w, geometry.dilation_h, geometry.dilation_w
     for c in range(image.shape[0]):
         for kh in range(KH):
             for kw in range(KW):
@@ -80,9 +83,10 @@ def _im2col_pixels(image, cols, KH, KW, sh, sw, dh, dw, OW):
 
 
 @njit(cache=True, inline="always")
-def _col2im_pixels(dcols, plane_grads, KH, KW, sh, sw, dh, dw, OW):
+def _col2im_pixels(dcols, plane_grads, geometry):
     """The transpose of ``_im2col_pixels``: plane_grads (C, Hp, Wp) += every entry."""
-    OH = dcols.shape[1] // OW
+    KH, KW, OH, OW = geometry.kernel_h, geometry.kernel_w, geometry.out_h, geometry.out_w
+    sh, sw, dh, dw = geometry.stride_h, geometry.stride_w, geometry.dilation_h, geometry.dilation_w
     for c in range(plane_grads.shape[0]):
         for kh in range(KH):
             for kw in range(KW):
@@ -94,20 +98,21 @@ def _col2im_pixels(dcols, plane_grads, KH, KW, sh, sw, dh, dw, OW):
 
 
 @njit(**JIT)
-def forward(xpad, w, y, KH, KW, sh, sw, dh, dw, shifted):
+def forward(xpad, w, y, geometry, shifted):
     """y (N, F, OH, OW) from xpad (N, C, Hp, Wp) and w (G, F/G, C/G·KH·KW); ``shifted``: stride 1,
     shifted columns with output rows Wp wide (xpad then has its extra zero row)."""
     N, C, _, Wp = xpad.shape
     G, Fg, K = w.shape
-    F, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    KH, KW, OH, OW = geometry.kernel_h, geometry.kernel_w, geometry.out_h, geometry.out_w
+    F = y.shape[1]
     row_width = Wp if shifted else OW
     for n in prange(N):
         cols = np.empty((C * KH * KW, OH * row_width), xpad.dtype)   # (C·KH·KW, OH·row_width)
         if shifted:
-            _im2col_shifted(xpad[n], cols, KH, KW, dh, dw)
+            _im2col_shifted(xpad[n], cols, geometry)
             out = np.empty((F, OH * row_width), xpad.dtype)           # y[n] on wide rows
         else:
-            _im2col_pixels(xpad[n], cols, KH, KW, sh, sw, dh, dw, OW)
+            _im2col_pixels(xpad[n], cols, geometry)
             out = y[n].reshape(F, OH * OW)                            # y[n] itself
         for g in range(G):
             np.dot(w[g], cols[g * K:(g + 1) * K], out[g * Fg:(g + 1) * Fg])
@@ -119,33 +124,34 @@ def forward(xpad, w, y, KH, KW, sh, sw, dh, dw, shifted):
 
 
 @njit(**JIT)
-def backward(gy, xpad, w, dx, dw_per_image, KH, KW, sh, sw, ph, pw, dh, dw, shifted):
+def backward(gy, xpad, w, dx, dw_per_image, geometry, shifted):
     """dx (N, C, H, W) and dw_per_image (N, G, F/G, K), image n's share of dW, from gy
     (N, F, OH, OW), the padded input and w (G, F/G, K); ``shifted`` as in ``forward``."""
     N, C, H, W = dx.shape
     G, Fg, K = w.shape
-    F, OH, OW = gy.shape[1], gy.shape[2], gy.shape[3]
+    KH, KW, OH, OW = geometry.kernel_h, geometry.kernel_w, geometry.out_h, geometry.out_w
+    F, ph, pw = gy.shape[1], geometry.padding_h, geometry.padding_w
     row_width = xpad.shape[3] if shifted else OW
     for n in prange(N):
         cols = np.empty((C * KH * KW, OH * row_width), xpad.dtype)    # (C·KH·KW, P)
         dcols = np.empty((C * KH * KW, OH * row_width), xpad.dtype)
         plane_grads = np.zeros(xpad.shape[1:], xpad.dtype)            # (C, Hp, Wp)
         if shifted:
-            _im2col_shifted(xpad[n], cols, KH, KW, dh, dw)
+            _im2col_shifted(xpad[n], cols, geometry)
             grads = np.zeros((F, OH * row_width), xpad.dtype)         # dy[n] on wide rows
             for f in range(F):
                 for oh in range(OH):
                     for ow in range(OW):
                         grads[f, oh * row_width + ow] = gy[n, f, oh, ow]
         else:
-            _im2col_pixels(xpad[n], cols, KH, KW, sh, sw, dh, dw, OW)
+            _im2col_pixels(xpad[n], cols, geometry)
             grads = gy[n].reshape(F, OH * OW)                         # dy[n] itself
         for g in range(G):
             group_grads = grads[g * Fg:(g + 1) * Fg]                   # (F/G, P)
             np.dot(group_grads, cols[g * K:(g + 1) * K].T, dw_per_image[n, g])  # dy colsᵀ
             np.dot(w[g].T, group_grads, dcols[g * K:(g + 1) * K])                # Wᵀ dy
         if shifted:
-            _col2im_shifted(dcols, plane_grads, KH, KW, dh, dw)
+            _col2im_shifted(dcols, plane_grads, geometry)
         else:
-            _col2im_pixels(dcols, plane_grads, KH, KW, sh, sw, dh, dw, OW)
+            _col2im_pixels(dcols, plane_grads, geometry)
         dx[n] = plane_grads[:, ph:ph + H, pw:pw + W]

@@ -17,7 +17,8 @@ Then, with G groups, Fg = F/G filters and K = (C/G)·KH·KW entries per group an
     dcols  = Wᵀ (G, K, Fg) @ dy (N, G, Fg, P)              -> (N, G, K, P)  -> col2im -> dx
     dW     = Σ_n dy (G, Fg, N·P) @ colsᵀ (G, N·P, K)        -> (G, Fg, K)
 
-The kernels take CuPy arrays directly (``__cuda_array_interface__``); under Numba's CUDA simulator
+Both kernels and both array functions take the convolution's ``ConvGeometry`` (``ops/window.py``),
+which holds the output size, computed and checked once. The kernels take CuPy arrays directly (``__cuda_array_interface__``); under Numba's CUDA simulator
 (``NUMBA_ENABLE_CUDASIM=1``) they take NumPy arrays, which is how the tests run them without a GPU.
 """
 from __future__ import annotations
@@ -25,22 +26,16 @@ from __future__ import annotations
 from numba import cuda
 
 from ..backend import array_module, device_of
-
-THREADS = 128   # threads per block
-
-
-def _launch(kernel, count, *args):
-    """Run ``kernel`` with one thread per item (``count`` items) and wait for it."""
-    threads = max(1, min(THREADS, count))
-    kernel[(count + threads - 1) // threads, threads](*args)
-    cuda.synchronize()
+from .cuda_launch import launch
 
 
 @cuda.jit
-def _im2col(x, cols, KH, KW, sh, sw, ph, pw, dh, dw):
+def _im2col(x, cols, geometry):
     N, C, H, W = x.shape
     P = cols.shape[2]
-    OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
+    KH, KW, sh, sw = geometry.kernel_h, geometry.kernel_w, geometry.stride_h, geometry.stride_w
+    ph, pw, dh, dw = geometry.padding_h, geometry.padding_w, geometry.dilation_h, geometry.dilation_w
+    OW = geometry.out_w
     index = cuda.grid(1)
     if index >= N * C * KH * KW * P:
         return
@@ -57,10 +52,11 @@ def _im2col(x, cols, KH, KW, sh, sw, ph, pw, dh, dw):
 
 
 @cuda.jit
-def _col2im(cols, dx, KH, KW, sh, sw, ph, pw, dh, dw):
+def _col2im(cols, dx, geometry):
     N, C, H, W = dx.shape
-    OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
-    OH = cols.shape[2] // OW
+    KH, KW, sh, sw = geometry.kernel_h, geometry.kernel_w, geometry.stride_h, geometry.stride_w
+    ph, pw, dh, dw = geometry.padding_h, geometry.padding_w, geometry.dilation_h, geometry.dilation_w
+    OH, OW = geometry.out_h, geometry.out_w
     index = cuda.grid(1)
     if index >= N * C * H * W:
         return
@@ -79,59 +75,40 @@ def _col2im(cols, dx, KH, KW, sh, sw, ph, pw, dh, dw):
     dx[n, c, h, w] = total
 
 
-def _output_size(x_shape, weight_shape, stride, padding, dilation):
-    (H, W), (KH, KW) = x_shape[2:], weight_shape[2:]
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    return (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1, (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
-
-
-def _cols(x, weight_shape, stride, padding, dilation):
+def _cols(x, geometry):
     """im2col of x: (N, C·KH·KW, OH·OW)."""
     xp = array_module(device_of(x))
-    OH, OW = _output_size(x.shape, weight_shape, stride, padding, dilation)
+    (KH, KW), (OH, OW) = geometry.kernel, geometry.output
     N, C = x.shape[:2]
-    KH, KW = weight_shape[2:]
     cols = xp.empty((N, C * KH * KW, OH * OW), x.dtype)
-    _launch(_im2col, cols.size, x, cols, KH, KW, *stride, *padding, *dilation)
+    launch(_im2col, cols.size, x, cols, geometry)
     return cols
 
 
-def _check(x, weight, stride, padding, dilation, groups):
-    if x.ndim != 4 or weight.ndim != 4 or weight.shape[1] * groups != x.shape[1] \
-            or weight.shape[0] % groups:
-        raise ValueError(f"conv2d: x {x.shape} and weight {weight.shape} do not fit "
-                         f"groups={groups}")
-    OH, OW = _output_size(x.shape, weight.shape, stride, padding, dilation)
-    if OH < 1 or OW < 1:
-        raise ValueError(f"conv2d: the kernel {weight.shape[2:]} does not fit the padded input")
-    return OH, OW
-
-
-def conv2d_forward(x, weight, stride, padding, dilation, groups):
+def conv2d_forward(x, weight, geometry):
     """y (N, F, OH, OW) = conv2d(x, weight); same contract as ``conv_cpu.conv2d_forward``."""
-    OH, OW = _check(x, weight, stride, padding, dilation, groups)
+    geometry.require_input("conv2d", x.shape, weight.shape)
     xp = array_module(device_of(x))
     x, weight = xp.ascontiguousarray(x), xp.ascontiguousarray(weight, dtype=x.dtype)
-    N, F, G = x.shape[0], weight.shape[0], groups
-    cols = _cols(x, weight.shape, stride, padding, dilation)               # (N, C·KH·KW, P)
-    cols = cols.reshape(N, G, -1, OH * OW)                                  # (N, G, K, P)
+    (N, F), G, (OH, OW) = (x.shape[0], weight.shape[0]), geometry.groups, geometry.output
+    cols = _cols(x, geometry).reshape(N, G, -1, OH * OW)                   # (N, G, K, P)
     y = xp.matmul(weight.reshape(1, G, F // G, -1), cols)                   # (N, G, Fg, P)
     return y.reshape(N, F, OH, OW)
 
 
-def conv2d_backward(grad_y, x, weight, stride, padding, dilation, groups):
+def conv2d_backward(grad_y, x, weight, geometry):
     """(dx, dweight); same contract as ``conv_cpu.conv2d_backward``."""
-    OH, OW = _check(x, weight, stride, padding, dilation, groups)
+    geometry.require_input("conv2d", x.shape, weight.shape)
     xp = array_module(device_of(x))
     x, weight = xp.ascontiguousarray(x), xp.ascontiguousarray(weight, dtype=x.dtype)
-    N, F, G = x.shape[0], weight.shape[0], groups
+    (N, F), G, (OH, OW) = (x.shape[0], weight.shape[0]), geometry.groups, geometry.output
     gy = xp.ascontiguousarray(grad_y, dtype=x.dtype).reshape(N, G, F // G, OH * OW)  # (N, G, Fg, P)
     w = weight.reshape(G, F // G, -1)                                       # (G, Fg, K)
     dcols = xp.matmul(w.transpose(0, 2, 1)[None], gy)                       # (N, G, K, P)
     dcols = xp.ascontiguousarray(dcols.reshape(N, -1, OH * OW))             # (N, C·KH·KW, P)
     dx = xp.empty(x.shape, x.dtype)
-    _launch(_col2im, dx.size, dcols, dx, *weight.shape[2:], *stride, *padding, *dilation)
-    cols = _cols(x, weight.shape, stride, padding, dilation).reshape(N, G, -1, OH * OW)
+    launch(_col2im, dx.size, dcols, dx, geometry)
+    cols = _cols(x, geometry).reshape(N, G, -1, OH * OW)                    # (N, G, K, P)
     gy_g = gy.transpose(1, 2, 0, 3).reshape(G, F // G, -1)                  # (G, Fg, N·P)
     cols_g = cols.transpose(1, 0, 3, 2).reshape(G, -1, cols.shape[2])        # (G, N·P, K)
     dw = xp.matmul(gy_g, cols_g)                                            # (G, Fg, K)

@@ -14,6 +14,8 @@ uniform number u in [0, 1), the chosen token is the number of c_v that are <= u.
 chosen when c_(v-1) <= u < c_v, which happens with probability c_v - c_(v-1) = p_v. The
 cumulative sums are divided by their last entry, so rounding can never leave u beyond the end.
 
+The ``KVCache`` at the end keeps keys and values between the steps of ``GPT.generate``.
+
 Randomness comes from ``generator`` (a NumPy generator) or else the device's generator
 (``backend.generator``), which ``tg.manual_seed`` resets, so a seeded run samples the same text.
 """
@@ -42,3 +44,35 @@ def sample_next(logits: Tensor, temperature: float = 1.0, top_k: int | None = No
     u = backend.to_device(rng.random((scaled.shape[0], 1)), logits.device)   # (B, 1)
     next_ids = (cdf <= u).sum(axis=-1, keepdims=True).astype("int64")       # (B, 1)
     return Tensor._make(next_ids, logits.device)
+
+
+class KVCache:
+    """The keys and values that each attention layer has computed so far, (B, H, T, D) each.
+
+    A language model that generates one token at a time would otherwise recompute, at every
+    step, the keys and values of the whole context, although position t's key and value depend
+    only on tokens 0..t and so never change. ``append(layer, k, v)`` adds the new positions'
+    keys and values along the time axis and returns everything stored for that layer, which
+    is what the new queries attend to. The arrays are kept without a graph: the cache serves
+    generation, under ``no_grad``.
+    """
+
+    def __init__(self, n_layer: int):
+        self.keys: list[Tensor | None] = [None] * n_layer
+        self.values: list[Tensor | None] = [None] * n_layer
+
+    def length(self, layer: int = 0) -> int:
+        """The number of positions stored for ``layer``."""
+        keys = self.keys[layer]
+        return 0 if keys is None else keys.shape[-2]
+
+    def append(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Store ``k``, ``v`` (B, H, T_new, D) after what ``layer`` holds; return all of it,
+        (B, H, T_past + T_new, D) each."""
+        if self.keys[layer] is not None:
+            xp = k.xp
+            k = Tensor._make(xp.concatenate([self.keys[layer].data, k.data], axis=-2), k.device)
+            v = Tensor._make(xp.concatenate([self.values[layer].data, v.data], axis=-2),
+                             v.device)
+        self.keys[layer], self.values[layer] = k.detach(), v.detach()
+        return self.keys[layer], self.values[layer]

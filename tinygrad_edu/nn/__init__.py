@@ -20,6 +20,7 @@ from .activation_extra import ELU, SELU, Hardtanh, LogSigmoid, Mish, SiLU
 from .containers import ModuleDict, ParameterList
 from .losses import BCELoss, SmoothL1Loss
 from .multihead import MultiheadAttention
+from .lora import LoRALinear
 from . import functional, init
 from . import utils
 from . import parallel

@@ -12,6 +12,7 @@ from .normalization import batch_norm, layer_norm
 from .sparse import embedding
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                      huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+from .distillation import distillation_loss
 from ..ops.norm import cosine_similarity, normalize
 from ..ops.padding import pad
 from ..ops.pool_options import adaptive_avg_pool2d

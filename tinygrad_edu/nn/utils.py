@@ -27,6 +27,8 @@ import math
 
 from .. import backend
 from ..tensor import Tensor
+from .lora import (apply_lora, load_lora_state_dict, lora_state_dict, merge_lora,  # noqa: F401
+                   replace_submodule)
 
 
 def _with_grads(parameters) -> list:

@@ -19,8 +19,7 @@ from __future__ import annotations
 import math
 
 from .. import backend
-from ..autograd import Function, is_grad_enabled
-from ..tensor import Tensor
+from ..autograd import Function
 
 
 class Erf(Function):
@@ -66,15 +65,17 @@ class GeluTanh(Function):
     """z = x/2 · (1 + tanh u),  u = √(2/π)(x + 0.044715 x³)   (GPT-2's GELU);
     dz/dx = ``gelu_tanh_slope(x, tanh u)``, with tanh u kept from the forward pass.
 
-    Backward works on arrays; with ``create_graph=True`` it builds the same slope from Tensor
-    operations instead, so the gradient stays differentiable."""
+    ``backward_arrays`` evaluates the slope on arrays; ``backward``, taken when the gradient's
+    graph is recorded (``create_graph=True``), builds the same slope from Tensor operations, so
+    the gradient stays differentiable."""
 
     def forward(self, a):
         self.tanh_u = self.xp.tanh(gelu_tanh_inner(a))
         return a * 0.5 * (1 + self.tanh_u)
 
+    def backward_arrays(self, grad):
+        return grad * gelu_tanh_slope(self.inputs[0].data, self.tanh_u)
+
     def backward(self, grad):
         (x,) = self.inputs
-        if is_grad_enabled():   # create_graph=True: record the slope in the graph
-            return grad * gelu_tanh_slope(x, gelu_tanh_inner(x).tanh())
-        return Tensor._make(grad.data * gelu_tanh_slope(x.data, self.tanh_u), grad.device)
+        return grad * gelu_tanh_slope(x, gelu_tanh_inner(x).tanh())

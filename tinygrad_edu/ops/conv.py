@@ -4,7 +4,8 @@ A convolution slides F filters of shape (C, KH, KW) over an image of shape (C, H
 dot product at every position (deep-learning "convolution" is really cross-correlation: the
 kernel is not flipped). With stride s, zero padding p and dilation d, along the height axis
 
-    OH = (H + 2·p - d·(KH - 1) - 1) // s + 1          (the same rule gives OW)
+    OH = (H + 2·p - d·(KH - 1) - 1) // s + 1          (the same rule gives OW; ``window.py``
+                                                       computes and checks it, once)
 
     y[n, f, i, j] = Σ_c Σ_kh Σ_kw  w[f, c, kh, kw] · xpad[n, c, i·s + kh·d, j·s + kw·d]
 
@@ -31,67 +32,59 @@ F/G; filter group g only sees channel group g. That is G independent convolution
 batched matrix product with a group axis: weights (G, F/G, C/G·KH·KW) @ cols (N, G, C/G·KH·KW,
 OH·OW). groups = C = F is a depthwise convolution.
 
-The array functions ``conv2d_forward`` and ``conv2d_backward`` are the *definition* of this
-operation: the Numba kernels in ``tinygrad_edu.kernels`` implement the same two signatures and
-are tested against these. ``Conv2d`` is the ``Function`` that calls either of them (``impl``).
-Its backward is computed on arrays, so the result is first-order only: ``conv2d`` is **not twice
-differentiable**, and backward with ``create_graph=True`` through it raises an error.
+The array functions ``conv2d_forward(x, weight, geometry)`` and ``conv2d_backward(grad_y, x,
+weight, geometry)`` are the *definition* of this operation (``geometry``: a ``ConvGeometry``
+from ``window.py``): the Numba kernels in ``tinygrad_edu.kernels`` implement the same two
+signatures and are tested against these. ``Conv2d`` is the ``Function`` that calls either of
+them (``impl``); that array backward is its first-order fast path (``backward_arrays``).
+
+**Second derivatives.** ``conv2d_composed`` is the same im2col computation written with Tensor
+operations (padding, strided slices, a stack, one matrix product). When the graph of the
+gradient is recorded (``create_graph=True``), the engine differentiates it instead, so the
+gradient is itself differentiable and a CNN has second derivatives (a gradient penalty, double
+backpropagation); ordinary training never builds it.
 """
 from __future__ import annotations
 
-from numbers import Integral
 from types import SimpleNamespace
 
 from ..amp.autocast import cast_inputs, low_precision
-from ..autograd import Function, ShapeError, is_grad_enabled
+from ..autograd import Function, ShapeError
 from ..backend import array_module, device_of
 from ..tensor import Tensor
+from .movement import pad, stack
+from .window import ConvGeometry, conv_geometry, output_length, pair, window_slice
+
+__all__ = ["ConvGeometry", "Conv2d", "conv2d", "conv2d_backward", "conv2d_composed",
+           "conv2d_forward", "output_length", "pair", "window_slice"]
 
 
-def pair(value, op: str, name: str) -> tuple[int, int]:
-    """An int or a pair of ints as an (h, w) pair, e.g. ``stride=2`` -> (2, 2)."""
-    if isinstance(value, Integral):
-        value = (value, value)
-    values = tuple(value) if isinstance(value, (tuple, list)) else ()
-    if len(values) != 2 or not all(isinstance(v, Integral) for v in values):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    return int(values[0]), int(values[1])
-
-
-def output_length(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
-    """How many window positions fit along one axis: (size + 2p - d·(k-1) - 1) // s + 1."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def window_slice(offset: int, stride: int, count: int) -> slice:
-    """The positions ``offset, offset + stride, ...`` (``count`` of them) along one axis."""
-    return slice(offset, offset + stride * (count - 1) + 1, stride)
-
-
-def im2col(x_padded, kernel_size, stride, dilation, out_size):
+def im2col(x_padded, geometry: ConvGeometry):
     """(N, C, Hp, Wp) -> (N, C, KH, KW, OH, OW): for each kernel offset, the pixels it touches."""
     xp = array_module(device_of(x_padded))
-    (kh_count, kw_count), (oh, ow) = kernel_size, out_size
+    (kh_count, kw_count), (oh, ow) = geometry.kernel, geometry.output
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
     n, c = x_padded.shape[:2]
     cols = xp.empty((n, c, kh_count, kw_count, oh, ow), dtype=x_padded.dtype)
     for kh in range(kh_count):
-        rows = window_slice(kh * dilation[0], stride[0], oh)
+        rows = window_slice(kh * dh, sh, oh)
         for kw in range(kw_count):
-            columns = window_slice(kw * dilation[1], stride[1], ow)
+            columns = window_slice(kw * dw, sw, ow)
             cols[:, :, kh, kw] = x_padded[:, :, rows, columns]              # (N, C, OH, OW)
     return cols
 
 
-def col2im(cols, padded_shape, stride, dilation):
+def col2im(cols, padded_shape, geometry: ConvGeometry):
     """The adjoint of im2col: (N, C, KH, KW, OH, OW) -> (N, C, Hp, Wp), adding every entry back
     onto the pixel it was copied from (overlapping windows accumulate)."""
     xp = array_module(device_of(cols))
-    kh_count, kw_count, oh, ow = cols.shape[2:]
+    (kh_count, kw_count), (oh, ow) = geometry.kernel, geometry.output
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
     x_padded = xp.zeros(padded_shape, dtype=cols.dtype)
     for kh in range(kh_count):
-        rows = window_slice(kh * dilation[0], stride[0], oh)
+        rows = window_slice(kh * dh, sh, oh)
         for kw in range(kw_count):
-            columns = window_slice(kw * dilation[1], stride[1], ow)
+            columns = window_slice(kw * dw, sw, ow)
             x_padded[:, :, rows, columns] += cols[:, :, kh, kw]             # (N, C, OH, OW)
     return x_padded
 
@@ -105,44 +98,57 @@ def _pad_hw(x, padding):
     return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
 
 
-def _grouped_columns(x, weight, stride, padding, dilation, groups):
-    """The im2col matrix with a group axis, (N, G, C/G·KH·KW, OH·OW), and the output size."""
-    n, _, h, w = x.shape
-    _, _, kh, kw = weight.shape
-    out_size = (output_length(h, kh, stride[0], padding[0], dilation[0]),
-                output_length(w, kw, stride[1], padding[1], dilation[1]))
-    cols = im2col(_pad_hw(x, padding), (kh, kw), stride, dilation, out_size)
-    return cols.reshape(n, groups, -1, out_size[0] * out_size[1]), out_size
+def _grouped_columns(x, geometry: ConvGeometry):
+    """The im2col matrix with a group axis, (N, G, C/G·KH·KW, OH·OW)."""
+    cols = im2col(_pad_hw(x, geometry.padding), geometry)
+    oh, ow = geometry.output
+    return cols.reshape(x.shape[0], geometry.groups, -1, oh * ow)
 
 
-def conv2d_forward(x, weight, stride, padding, dilation, groups):
+def conv2d_forward(x, weight, geometry: ConvGeometry):
     """y = conv2d(x, weight): x (N, C, H, W), weight (F, C/G, KH, KW) -> y (N, F, OH, OW).
 
-    ``stride``, ``padding``, ``dilation`` are (h, w) pairs of ints; no bias (it is added outside).
-    """
-    n = x.shape[0]
-    f = weight.shape[0]
-    cols, (oh, ow) = _grouped_columns(x, weight, stride, padding, dilation, groups)  # (N, G, K, L)
+    ``geometry`` (``window.conv_geometry``) holds stride, padding, dilation and groups; no bias
+    (it is added outside)."""
+    n, f, groups = x.shape[0], weight.shape[0], geometry.groups
+    cols = _grouped_columns(x, geometry)                               # (N, G, K, L)
     w_matrix = weight.reshape(groups, f // groups, -1)                 # (G, F/G, K)
     y = w_matrix @ cols                                                # (N, G, F/G, L)
-    return y.reshape(n, f, oh, ow)
+    return y.reshape((n, f) + geometry.output)
 
 
-def conv2d_backward(grad_y, x, weight, stride, padding, dilation, groups):
-    """(dL/dx, dL/dweight) for y = conv2d_forward(x, weight, ...) and grad_y = dL/dy."""
+def conv2d_backward(grad_y, x, weight, geometry: ConvGeometry):
+    """(dL/dx, dL/dweight) for y = conv2d_forward(x, weight, geometry) and grad_y = dL/dy."""
     n, c, h, w = x.shape
-    f, _, kh, kw = weight.shape
-    cols, (oh, ow) = _grouped_columns(x, weight, stride, padding, dilation, groups)  # (N, G, K, L)
+    f, groups, (ph, pw), (oh, ow) = weight.shape[0], geometry.groups, geometry.padding, \
+        geometry.output
+    cols = _grouped_columns(x, geometry)                               # (N, G, K, L)
     grad_y = grad_y.reshape(n, groups, f // groups, oh * ow)           # (N, G, F/G, L)
     w_matrix = weight.reshape(groups, f // groups, -1)                 # (G, F/G, K)
 
     grad_w = (grad_y @ cols.swapaxes(-1, -2)).sum(axis=0)              # (G, F/G, K)
     grad_cols = w_matrix.swapaxes(-1, -2) @ grad_y                     # (N, G, K, L)
-    grad_cols = grad_cols.reshape(n, c, kh, kw, oh, ow)
-    padded_shape = (n, c, h + 2 * padding[0], w + 2 * padding[1])
-    grad_x = col2im(grad_cols, padded_shape, stride, dilation)[
-        :, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]     # (N, C, H, W)
+    grad_cols = grad_cols.reshape((n, c) + geometry.kernel + (oh, ow))  # (N, C, KH, KW, OH, OW)
+    grad_x = col2im(grad_cols, (n, c) + geometry.padded, geometry)[
+        :, :, ph:ph + h, pw:pw + w]                                    # (N, C, H, W)
     return grad_x, grad_w.reshape(weight.shape)
+
+
+def conv2d_composed(x: Tensor, weight: Tensor, geometry: ConvGeometry) -> Tensor:
+    """``conv2d_forward`` written with Tensor operations, so that the engine can differentiate
+    it, and differentiate its gradient: the same im2col, built from strided slices of the
+    padded input stacked along a tap axis, then one (grouped) matrix product."""
+    n, c = x.shape[:2]
+    f, groups, (oh, ow) = weight.shape[0], geometry.groups, geometry.output
+    (sh, sw), (dh, dw), (ph, pw) = geometry.stride, geometry.dilation, geometry.padding
+    if (ph, pw) != (0, 0):
+        x = pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))               # (N, C, Hp, Wp)
+    taps = [x[:, :, window_slice(kh * dh, sh, oh), window_slice(kw * dw, sw, ow)]
+            for kh in range(geometry.kernel[0]) for kw in range(geometry.kernel[1])]
+    cols = stack(taps, 2)                                              # (N, C, KH·KW, OH, OW)
+    cols = cols.reshape(n, groups, -1, oh * ow)                        # (N, G, K, L)
+    y = weight.reshape(groups, f // groups, -1) @ cols                 # (N, G, F/G, L)
+    return y.reshape(n, f, oh, ow)
 
 
 # The reference functions as an ``impl``: the same two names a kernel module provides.
@@ -150,52 +156,22 @@ REFERENCE = SimpleNamespace(conv2d_forward=conv2d_forward, conv2d_backward=conv2
 
 
 class Conv2d(Function):
-    """y = conv2d(x, w);   (dx, dw) = conv2d_backward(dy, x, w), from ``impl``.
+    """y = conv2d(x, w);   (dx, dw) = conv2d_backward(dy, x, w) from ``impl`` on arrays, or the
+    gradient of ``conv2d_composed`` when the gradient's graph is recorded.
 
     ``impl`` is a module (or namespace) with ``conv2d_forward`` and ``conv2d_backward``, or None
-    for this file's reference. First-order only: backward works on arrays, so its result has no
-    graph, and a second derivative (``create_graph=True``) is refused rather than silently zero.
-    """
+    for this file's reference."""
 
-    def forward(self, x, weight, stride, padding, dilation, groups, impl=None):
-        self.settings = (stride, padding, dilation, groups)
-        self.impl = impl or REFERENCE
-        return low_precision(self.impl.conv2d_forward, x, weight, *self.settings)
+    def forward(self, x, weight, geometry, impl=None):
+        self.geometry, self.impl = geometry, impl or REFERENCE
+        return low_precision(self.impl.conv2d_forward, x, weight, geometry)
 
-    def backward(self, grad):
-        if is_grad_enabled():
-            raise RuntimeError("conv2d: second derivatives are not supported (backward through "
-                               "conv2d was called with create_graph=True)")
+    def backward_arrays(self, grad):
         x, weight = self.inputs
-        grad_x, grad_w = low_precision(self.impl.conv2d_backward, grad.data, x.data, weight.data,
-                                       *self.settings)
-        return Tensor._make(grad_x, x.device), Tensor._make(grad_w, weight.device)
+        return low_precision(self.impl.conv2d_backward, grad, x.data, weight.data, self.geometry)
 
-
-def check_conv2d_shapes(x_shape, weight_shape, stride, padding, dilation, groups) -> None:
-    """Raise a ShapeError naming conv2d and the shapes when x and weight cannot be convolved."""
-    if len(x_shape) != 4 or len(weight_shape) != 4:
-        raise ShapeError(f"conv2d: expected input (N, C, H, W) and weight (F, C/groups, KH, KW), "
-                         f"got input {x_shape} and weight {weight_shape}")
-    for name, value, low in (("stride", stride, 1), ("dilation", dilation, 1),
-                             ("padding", padding, 0)):
-        if min(value) < low:
-            raise ValueError(f"conv2d: {name} must be >= {low}, got {value}")
-    channels, filters = x_shape[1], weight_shape[0]
-    if groups < 1 or channels % groups or filters % groups:
-        raise ShapeError(f"conv2d: groups={groups} must divide both the input channels "
-                         f"({channels}) and the filters ({filters}); input {x_shape}, "
-                         f"weight {weight_shape}")
-    if weight_shape[1] * groups != channels:
-        raise ShapeError(f"conv2d: input {x_shape} has {channels} channels, but weight "
-                         f"{weight_shape} with groups={groups} expects {weight_shape[1] * groups}")
-    for axis, name in ((0, "height"), (1, "width")):
-        span = dilation[axis] * (weight_shape[2 + axis] - 1) + 1
-        padded = x_shape[2 + axis] + 2 * padding[axis]
-        if span > padded:
-            raise ShapeError(f"conv2d: kernel {name} {span} (with dilation {dilation[axis]}) is "
-                             f"larger than the padded input {name} {padded}; input {x_shape}, "
-                             f"weight {weight_shape}, padding {padding}")
+    def composed(self, x, weight):
+        return conv2d_composed(x, weight, self.geometry)
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
@@ -206,13 +182,11 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     ``stride``, ``padding`` (zeros), ``dilation``: an int or an (h, w) pair.
     ``impl``: the array functions to use (a kernel module), or None for the reference.
     """
-    stride, padding, dilation = (pair(stride, "conv2d", "stride"),
-                                 pair(padding, "conv2d", "padding"),
-                                 pair(dilation, "conv2d", "dilation"))
-    check_conv2d_shapes(x.shape, weight.shape, stride, padding, dilation, groups)
+    geometry = conv_geometry(x.shape, weight.shape, pair(stride, "conv2d", "stride"),
+                             pair(padding, "conv2d", "padding"),
+                             pair(dilation, "conv2d", "dilation"), groups)
     x, weight = cast_inputs(x, weight)   # to float16 inside tg.autocast
-    y = Conv2d.apply(x, weight, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                     impl=impl)                                        # (N, F, OH, OW)
+    y = Conv2d.apply(x, weight, geometry=geometry, impl=impl)          # (N, F, OH, OW)
     if bias is None:
         return y
     if bias.shape != (weight.shape[0],):

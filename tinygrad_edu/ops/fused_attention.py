@@ -16,9 +16,10 @@ The kernels work on (N, T, D) arrays, so the leading axes (batch, heads) are bro
 each other and flattened into N on the way in, and the gradients come back with the broadcast
 shape (the engine sums them back to each input's shape).
 
-The kernels' backward returns arrays, not Tensor operations, so it is first-order. When a
-second derivative is asked for (backward with ``create_graph=True``), this Function rebuilds the
-gradient from the reference's differentiable Tensor operations instead: slower, but correct.
+The kernels' backward returns arrays, not Tensor operations, so it is first-order: it is this
+Function's ``backward_arrays`` (see ``Function`` in ``autograd.py``). When a second derivative
+is asked for (backward with ``create_graph=True``), the engine differentiates ``composed``, the
+reference's Tensor operations, instead: slower, but the gradient is itself differentiable.
 Masks other than ``causal`` and attention dropout are not supported here; the reference does them.
 """
 from __future__ import annotations
@@ -27,12 +28,13 @@ import math
 
 import numpy as np
 
-from ..autograd import Function, ShapeError, grad, is_grad_enabled
+from ..autograd import Function, ShapeError
 from ..tensor import Tensor
 
 
 class FusedAttention(Function):
-    """out = softmax(scale · q kᵀ [causal]) v;   (dq, dk, dv) from the kernel's backward."""
+    """out = softmax(scale · q kᵀ [causal]) v;   (dq, dk, dv) from the kernel's backward, or
+    from the reference (``composed``) when the gradient's graph is recorded."""
 
     def forward(self, q, k, v, causal, scale, impl):
         self.causal, self.scale, self.impl = causal, scale, impl
@@ -43,21 +45,15 @@ class FusedAttention(Function):
         self.out, self.lse = impl.attention_forward(self.q, self.k, self.v, causal, scale)
         return self.out.reshape(lead + self.out.shape[-2:])                    # (..., Tq, Dv)
 
-    def backward(self, grad_out):
-        if is_grad_enabled():     # create_graph=True: differentiate the reference instead
-            return self._reference_gradients(grad_out)
-        grad_out = grad_out.data.reshape(self.out.shape)                       # (N, Tq, Dv)
+    def backward_arrays(self, grad_out):
+        grad_out = grad_out.reshape(self.out.shape)                            # (N, Tq, Dv)
         grads = self.impl.attention_backward(grad_out, self.q, self.k, self.v, self.out,
                                              self.lse, self.causal, self.scale)
-        return tuple(Tensor._make(g.reshape(shape), self.inputs[0].device)
-                     for g, shape in zip(grads, self.shapes))
+        return tuple(g.reshape(shape) for g, shape in zip(grads, self.shapes))
 
-    def _reference_gradients(self, grad_out):
+    def composed(self, q, k, v):
         from .attention import scaled_dot_product_attention
-        out = scaled_dot_product_attention(*self.inputs, causal=self.causal, scale=self.scale)
-        wanted = [tensor for tensor in self.inputs if tensor.requires_grad]
-        found = iter(grad(out, wanted, grad_out, create_graph=True))
-        return tuple(next(found) if tensor.requires_grad else None for tensor in self.inputs)
+        return scaled_dot_product_attention(q, k, v, causal=self.causal, scale=self.scale)
 
 
 def can_fuse(q: Tensor, k: Tensor, v: Tensor) -> bool:

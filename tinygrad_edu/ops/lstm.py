@@ -35,13 +35,14 @@ by all steps, so their gradients are sums over the steps, each one large product
     dW_ih = Σ_t da_tᵀ x_t      dW_hh = Σ_t da_tᵀ h_{t-1}      db_ih = db_hh = Σ_t Σ_batch da_t
     dx_t = da_t W_ih           dh_0 = da_1 W_hh               dc_0 = dc_1 ⊙ f_1
 
-That backward works on arrays, so it is first-order. With ``create_graph=True`` (a second
-derivative) the Function differentiates the composed ``lstm_reference`` instead: slower, but
-the gradient is itself differentiable.
+That backward works on arrays, so it is first-order (``LSTMLayer.backward_arrays``, the fast
+path of ``Function``). With ``create_graph=True`` (a second derivative) the engine
+differentiates ``composed``, the unrolled ``lstm_reference``, instead: slower, but the
+gradient is itself differentiable.
 """
 from __future__ import annotations
 
-from ..autograd import Function, ShapeError, grad, is_grad_enabled
+from ..autograd import Function, ShapeError
 from ..tensor import Tensor
 from .movement import stack
 
@@ -118,13 +119,11 @@ class LSTMLayer(Function):
         self.gates, self.tanh_c, self.hc = gates, tanh_c, hc
         return hc
 
-    def backward(self, grad_hc):
-        if is_grad_enabled():     # create_graph=True: differentiate the composed reference
-            return self._reference_gradients(grad_hc)
+    def backward_arrays(self, grad_hc):
         xp = self.xp
         x, h0, c0, w_ih, w_hh = (tensor.data for tensor in self.inputs[:5])
         steps, batch, hidden = self.tanh_c.shape
-        grad_h, grad_c = grad_hc.data                                    # (T, B, H) each
+        grad_h, grad_c = grad_hc                                         # (T, B, H) each
         hs, cs = self.hc                                                 # (T, B, H) each
         da = xp.empty_like(self.gates)                                   # (T, B, 4H)
         dh_next = xp.zeros((batch, hidden), da.dtype)                    # da_{t+1} W_hh
@@ -152,13 +151,10 @@ class LSTMLayer(Function):
             grads[4] = da[:batch].T @ h0 + da[batch:].T @ hs[:-1].reshape(-1, hidden)  # (4H, H)
         if len(grads) > 5:
             grads[5] = grads[6] = da.sum(axis=0)                         # (4H,)
-        return tuple(None if g is None else Tensor._make(g, grad_hc.device) for g in grads)
+        return tuple(grads)
 
-    def _reference_gradients(self, grad_hc):
-        hc = lstm_reference(*self.inputs)
-        wanted = [tensor for tensor in self.inputs if tensor.requires_grad]
-        found = iter(grad(hc, wanted, grad_hc, create_graph=True))
-        return tuple(next(found) if tensor.requires_grad else None for tensor in self.inputs)
+    def composed(self, *inputs):
+        return lstm_reference(*inputs)
 
 
 def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,

@@ -8,7 +8,7 @@ convolutions dominate.
 """
 from __future__ import annotations
 
-from ..autograd import Function, grad, is_grad_enabled
+from ..autograd import Function
 from ..tensor import Tensor
 
 
@@ -28,8 +28,9 @@ class Normalize(Function):
         dL/dx = (g - mean(g) - x̂ · mean(g · x̂)) / σ
 
     (the first term is the direct path, the second the path through μ, the third the path
-    through σ). It is computed on arrays; with ``create_graph=True`` the gradient of the
-    composed form is taken instead, so that it is itself differentiable."""
+    through σ). It is computed on arrays (``backward_arrays``); with ``create_graph=True`` the
+    engine differentiates the composed form (``composed``) instead, so that the gradient is
+    itself differentiable."""
 
     saves_output = True
 
@@ -41,13 +42,13 @@ class Normalize(Function):
         centered *= self.inv_std                                 # x̂, in place: no new array
         return centered
 
-    def backward(self, grad_out):
-        if is_grad_enabled():   # create_graph=True: differentiate the composed form
-            (x,) = self.inputs
-            _, centered, variance = statistics(x, self.axes)
-            return grad(centered / (variance + self.eps).sqrt(), x, grad_out, create_graph=True)[0]
-        g, x_hat = grad_out.data, self.output.data
+    def backward_arrays(self, g):
+        x_hat = self.output.data
         grad_x = g - g.mean(axis=self.axes, keepdims=True)
         grad_x -= x_hat * (g * x_hat).mean(axis=self.axes, keepdims=True)
         grad_x *= self.inv_std
-        return Tensor._make(grad_x, grad_out.device)
+        return grad_x
+
+    def composed(self, x):
+        _, centered, variance = statistics(x, self.axes)
+        return centered / (variance + self.eps).sqrt()

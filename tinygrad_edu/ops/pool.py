@@ -2,7 +2,8 @@
 
 A window of size (KH, KW) moves over each (H, W) plane with stride (sh, sw) after padding by
 (ph, pw) on both sides, giving OH = (H + 2·ph - KH) // sh + 1 positions down (the same for OW),
-the rule of ``conv.output_length``. Channels never mix.
+the rule of ``window.output_length`` (``window.pool_geometry`` computes and checks it once).
+Channels never mix.
 
 **Max pooling.**  y[n, c, i, j] = max over the window of x, padding counting as -inf (so a
 padded border never wins). The forward pass also records *which* pixel won each window:
@@ -30,19 +31,21 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from .. import backend
-from ..autograd import Function, ShapeError
 from ..backend import array_module, device_of
+from ..autograd import Function
 from ..tensor import Tensor
-from .conv import output_length, pair, window_slice
+from .movement import pad
+from .window import ConvGeometry, pair, pool_geometry, window_slice
 
 
-def max_pool2d_forward(x, kernel_size, stride, padding):
+def max_pool2d_forward(x, geometry: ConvGeometry):
     """(y, argmax) for x (N, C, H, W): y (N, C, OH, OW) the window maxima, argmax (int64, same
-    shape) the flat index h·W + w of each winner in the unpadded plane."""
+    shape) the flat index h·W + w of each winner in the unpadded plane. ``geometry``:
+    ``window.pool_geometry``."""
     xp = array_module(device_of(x))
     n, c, h, w = x.shape
-    (kh_count, kw_count), (sh, sw), (ph, pw) = kernel_size, stride, padding
-    oh, ow = output_length(h, kh_count, sh, ph), output_length(w, kw_count, sw, pw)
+    (kh_count, kw_count), (sh, sw) = geometry.kernel, geometry.stride
+    (ph, pw), (oh, ow) = geometry.padding, geometry.output
     x_padded = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-xp.inf)
     top = xp.arange(oh) * sh - ph                        # (OH,) first row of each window
     left = xp.arange(ow) * sw - pw                       # (OW,) first column of each window
@@ -77,9 +80,9 @@ REFERENCE = SimpleNamespace(max_pool2d_forward=max_pool2d_forward,
 class MaxPool2d(Function):
     """y = max over each window;   dx = dy scattered onto the winners (``MaxPool2dBackward``)."""
 
-    def forward(self, x, kernel_size, stride, padding, impl=None):
+    def forward(self, x, geometry, impl=None):
         self.impl = impl or REFERENCE
-        y, self.argmax = self.impl.max_pool2d_forward(x, kernel_size, stride, padding)
+        y, self.argmax = self.impl.max_pool2d_forward(x, geometry)
         return y
 
     def backward(self, grad):
@@ -103,24 +106,11 @@ class MaxPool2dBackward(Function):
         return grad.reshape(n, c, h * w)[winners].reshape(self.argmax.shape)
 
 
-def _pool_settings(op: str, x: Tensor, kernel_size, stride, padding):
-    """Validated (kernel, stride, padding) pairs; stride defaults to the kernel size."""
+def _pool_geometry(op: str, x: Tensor, kernel_size, stride, padding) -> ConvGeometry:
+    """The validated window geometry; stride defaults to the kernel size."""
     kernel = pair(kernel_size, op, "kernel_size")
     stride = kernel if stride is None else pair(stride, op, "stride")
-    padding = pair(padding, op, "padding")
-    if x.ndim != 4:
-        raise ShapeError(f"{op}: expected input (N, C, H, W), got shape {x.shape}")
-    if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"{op}: kernel_size and stride must be >= 1 and padding >= 0, got "
-                         f"kernel_size={kernel}, stride={stride}, padding={padding}")
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
-    for axis, name in ((0, "height"), (1, "width")):
-        if kernel[axis] > x.shape[2 + axis] + 2 * padding[axis]:
-            raise ShapeError(f"{op}: kernel {name} {kernel[axis]} is larger than the padded "
-                             f"input {name} {x.shape[2 + axis] + 2 * padding[axis]} "
-                             f"(input {x.shape}, padding {padding})")
-    return kernel, stride, padding
+    return pool_geometry(x.shape, kernel, stride, pair(padding, op, "padding"), op)
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, impl=None) -> Tensor:
@@ -129,22 +119,21 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, impl=None) -> Ten
     ``stride`` defaults to ``kernel_size``; ``padding`` pads with -inf (at most half the kernel).
     ``impl``: the array functions to use (a kernel module), or None for the reference.
     """
-    kernel, stride, padding = _pool_settings("max_pool2d", x, kernel_size, stride, padding)
-    return MaxPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding, impl=impl)
+    geometry = _pool_geometry("max_pool2d", x, kernel_size, stride, padding)
+    return MaxPool2d.apply(x, geometry=geometry, impl=impl)
 
 
 def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """Average pooling, PyTorch's ``F.avg_pool2d`` (padded zeros are counted in the mean):
     x (N, C, H, W) -> (N, C, OH, OW). ``stride`` defaults to ``kernel_size``."""
-    kernel, stride, padding = _pool_settings("avg_pool2d", x, kernel_size, stride, padding)
-    oh = output_length(x.shape[2], kernel[0], stride[0], padding[0])
-    ow = output_length(x.shape[3], kernel[1], stride[1], padding[1])
-    if padding != (0, 0):
-        x = x.pad(((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])))
+    geometry = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding)
+    (kh_count, kw_count), (sh, sw) = geometry.kernel, geometry.stride
+    (ph, pw), (oh, ow) = geometry.padding, geometry.output
+    if (ph, pw) != (0, 0):
+        x = pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))                   # (N, C, Hp, Wp)
     total = None
-    for kh in range(kernel[0]):
-        for kw in range(kernel[1]):
-            window = x[:, :, window_slice(kh, stride[0], oh),
-                       window_slice(kw, stride[1], ow)]                    # (N, C, OH, OW)
+    for kh in range(kh_count):
+        for kw in range(kw_count):
+            window = x[:, :, window_slice(kh, sh, oh), window_slice(kw, sw, ow)]  # (N, C, OH, OW)
             total = window if total is None else total + window
-    return total / (kernel[0] * kernel[1])
+    return total / (kh_count * kw_count)

@@ -4,8 +4,11 @@ The classes themselves live in ``tinygrad_edu.data`` (``dataset.py``, ``loader.p
 module only gives them the address a PyTorch script imports them from::
 
     from tinygrad_edu.utils.data import DataLoader, Dataset, Subset, TensorDataset, random_split
+    from tinygrad_edu.utils.data import DistributedSampler   # for data-parallel training
 """
 from ..data.dataset import Dataset, Subset, TensorDataset, default_collate, random_split
+from ..data.distributed_sampler import DistributedSampler
 from ..data.loader import DataLoader
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "random_split"]
+__all__ = ["DataLoader", "Dataset", "DistributedSampler", "Subset", "TensorDataset",
+           "default_collate", "random_split"]

@@ -1,0 +1,207 @@
+"""The measured claims of the large-model techniques, as experiments that print their numbers.
+
+    python -m benchmarks.techniques finetune    # pre-train, then full / LoRA / from scratch
+    python -m benchmarks.techniques distill     # CNN teacher -> student 10x smaller, 3 seeds
+    python -m benchmarks.techniques quantize    # trained MLP and CNN, float32 vs int8
+    python -m benchmarks.techniques distill --data mnist --data-dir DIR --teacher-epochs 2 \
+        --student-epochs 10
+
+The slow tests (tests/test_techniques_slow.py) run the same functions at smaller sizes.
+
+**finetune.** A GPT (2 layers, 2 heads, width 64, context 64) is pre-trained on the standard
+library without ``email/``, then trained on ``email/`` for the same number of steps in three
+ways: (a) all weights from the pre-trained ones, (b) all weights from scratch, (c) LoRA adapters
+(rank 8) on the frozen pre-trained weights. The validation loss is measured on the held-out
+tenth of ``email/``; the curves go to ``finetune_curves.png``.
+
+**distill.** A LeNet-5 teacher (``tg.models.CNN``) is trained on the labels; a one-hidden-layer
+MLP, the widest at least 10x smaller than the teacher, is trained for each seed twice, on the
+labels alone and with ``F.distillation_loss`` from the teacher (T = 4, alpha = 0.5), with the
+same initial weights and batches.
+
+**quantize.** The MLP and the CNN, trained on the labels, are quantized with
+``quantize_dynamic``: test accuracy and checkpoint size before and after.
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+FINETUNE_GPT = dict(vocab_size=96, block_size=64, n_layer=2, n_head=2, n_embd=64)
+
+
+def finetune_experiment(pretrain_steps: int = 1500, finetune_steps: int = 300,
+                        pretrain_chars: int = 2_000_000, rank: int = 8, seed: int = 0,
+                        eval_every: int = 50, gpt=None) -> dict:
+    """Validation curves on the held-out package for "finetuned", "scratch" and "lora", and
+    the pre-training curve, as {name: [{"step", "val_loss"}, ...]}, plus parameter counts."""
+    import tinygrad_edu as tg
+    from tinygrad_edu.data import CharVocab
+    from tinygrad_edu.models import GPT
+    from tinygrad_edu.nn.utils import apply_lora
+    from tinygrad_edu.train import finetune as ft
+    config = dict(FINETUNE_GPT if gpt is None else gpt)
+    vocab = CharVocab.ascii()
+    block = config["block_size"]
+    general = ft.train_val_ids(ft.stdlib_without(ft.HELD_OUT_PACKAGE, pretrain_chars), vocab,
+                               block)
+    package = ft.train_val_ids(ft.package_text(ft.HELD_OUT_PACKAGE), vocab, block)
+    tg.manual_seed(seed)
+    pretrained = GPT(**config)
+    curves = {"pretraining": ft.train_language_model(pretrained, *general, pretrain_steps, 3e-3,
+                                                     seed=seed, eval_every=eval_every * 5,
+                                                     weight_decay=0.1)}
+    state = pretrained.state_dict()
+
+    def from_pretrained():
+        model = GPT(**config)
+        model.load_state_dict(state)
+        return model
+    curves["finetuned"] = ft.train_language_model(from_pretrained(), *package, finetune_steps,
+                                                  1e-3, seed=seed + 1, eval_every=eval_every)
+    tg.manual_seed(seed + 2)
+    curves["scratch"] = ft.train_language_model(GPT(**config), *package, finetune_steps, 3e-3,
+                                                seed=seed + 1, eval_every=eval_every,
+                                                weight_decay=0.1)
+    lora = apply_lora(from_pretrained(), rank, 2.0 * rank, ft.LORA_TARGETS)
+    curves["lora"] = ft.train_language_model(lora, *package, finetune_steps, 1e-2,
+                                             seed=seed + 1, eval_every=eval_every)
+    counts = {"total": pretrained.num_parameters(),
+              "lora": sum(p.size for p in lora.parameters() if p.requires_grad)}
+    return {"curves": curves, "parameters": counts}
+
+
+def plot_finetune(result: dict, path) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4))
+    labels = {"finetuned": "fine-tuned (all weights)", "lora": "LoRA (adapters only)",
+              "scratch": "from scratch"}
+    for name, label in labels.items():
+        curve = result["curves"][name]
+        ax.plot([p["step"] for p in curve], [p["val_loss"] for p in curve], marker="o",
+                markersize=3, label=label)
+    ax.set_xlabel("steps on email/")
+    ax.set_ylabel("validation loss on held-out email/ (nats/char)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def report_finetune(args) -> None:
+    result = finetune_experiment(args.pretrain_steps, args.finetune_steps, seed=args.seed)
+    pre = result["curves"]["pretraining"]
+    print(f"pre-training on the stdlib without email/: validation loss {pre[0]['val_loss']:.3f}"
+          f" -> {pre[-1]['val_loss']:.3f} nats/char in {pre[-1]['step']} steps")
+    counts = result["parameters"]
+    print(f"LoRA trains {counts['lora']:,} of {counts['total']:,} parameters "
+          f"({counts['lora'] / counts['total']:.1%})")
+    for name in ("finetuned", "lora", "scratch"):
+        curve = result["curves"][name]
+        print(f"{name:10s} " + "  ".join(f"{p['step']}: {p['val_loss']:.3f}" for p in curve))
+    print(f"curves: {plot_finetune(result, 'finetune_curves.png')}")
+
+
+def image_data(data: str, data_dir=None):
+    from tinygrad_edu.train.images import load_images
+    return load_images({"data": data, "data_dir": data_dir})
+
+
+def distill_experiment(data: str = "digits", data_dir=None, seeds=(0, 1, 2),
+                       teacher_epochs: int = 30, student_epochs: int = 150,
+                       temperature: float = 4.0, alpha: float = 0.5) -> dict:
+    """Teacher accuracy, and per seed the student's accuracy alone and distilled."""
+    from tinygrad_edu.train import distill
+    (train_x, train_y), (test_x, test_y) = image_data(data, data_dir)
+    teacher = distill.train_teacher(train_x, train_y, teacher_epochs, seed=0)
+    result = {"teacher": distill.accuracy(teacher, test_x, test_y),
+              "teacher_parameters": distill.count(teacher), "alone": [], "distilled": []}
+    for seed in seeds:
+        for kind, source in (("alone", None), ("distilled", teacher)):
+            student = distill.make_student(distill.count(teacher), train_x[0].size, seed)
+            distill.train_student(student, train_x, train_y, student_epochs, seed=seed,
+                                  teacher=source, temperature=temperature, alpha=alpha,
+                                  lr=distill.STUDENT_LR)
+            result[kind].append(distill.accuracy(student, test_x, test_y))
+        result["student_parameters"] = distill.count(student)
+    return result
+
+
+def report_distill(args) -> None:
+    r = distill_experiment(args.data, args.data_dir, teacher_epochs=args.teacher_epochs,
+                           student_epochs=args.student_epochs)
+    print(f"{args.data}: teacher CNN {r['teacher']:.2%} ({r['teacher_parameters']:,} parameters), "
+          f"student MLP {r['student_parameters']:,} parameters "
+          f"({r['teacher_parameters'] / r['student_parameters']:.1f}x smaller)")
+    for seed, (alone, distilled) in enumerate(zip(r["alone"], r["distilled"])):
+        print(f"  seed {seed}: labels alone {alone:.2%}, distilled {distilled:.2%}")
+    print(f"  mean: labels alone {np.mean(r['alone']):.2%}, distilled "
+          f"{np.mean(r['distilled']):.2%}")
+
+
+def _payload(model) -> int:
+    """Bytes of the numbers a model stores, without any file format around them."""
+    return sum(t.data.nbytes for t in model.state_dict().values())
+
+
+def quantize_experiment(data: str = "digits", data_dir=None, epochs: int = 60) -> list[dict]:
+    """For the MLP and the CNN: accuracy and checkpoint bytes, float32 and int8."""
+    import tinygrad_edu as tg
+    from tinygrad_edu.quantization import quantize_dynamic
+    from tinygrad_edu.train import distill
+    (train_x, train_y), (test_x, test_y) = image_data(data, data_dir)
+    rows = []
+    for name, make in (("MLP", lambda: distill.train_mlp(train_x, train_y, epochs, seed=0)),
+                       ("CNN", lambda: distill.train_teacher(train_x, train_y, epochs, seed=0))):
+        model = make()
+        quantized = quantize_dynamic(model)
+        with tempfile.TemporaryDirectory() as folder:
+            sizes = []
+            for m in (model, quantized):
+                path = Path(folder) / "model.npz"
+                tg.save(m.state_dict(), path)
+                sizes.append(path.stat().st_size)
+        rows.append({"model": name, "float_accuracy": distill.accuracy(model, test_x, test_y),
+                     "int8_accuracy": distill.accuracy(quantized, test_x, test_y),
+                     "float_bytes": sizes[0], "int8_bytes": sizes[1],
+                     "float_payload": _payload(model), "int8_payload": _payload(quantized)})
+    return rows
+
+
+def report_quantize(args) -> None:
+    for r in quantize_experiment(args.data, args.data_dir):
+        print(f"{args.data} {r['model']}: accuracy {r['float_accuracy']:.2%} -> "
+              f"{r['int8_accuracy']:.2%}, checkpoint {r['float_bytes']:,} -> {r['int8_bytes']:,}"
+              f" bytes ({r['int8_bytes'] / r['float_bytes']:.0%}; the numbers alone "
+              f"{r['int8_payload'] / r['float_payload']:.0%})")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.techniques",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("experiment", choices=("finetune", "distill", "quantize"))
+    parser.add_argument("--data", default="digits", choices=("digits", "mnist"))
+    parser.add_argument("--data-dir", help="the MNIST IDX files (for --data mnist)")
+    parser.add_argument("--pretrain-steps", type=int, default=1500)
+    parser.add_argument("--finetune-steps", type=int, default=300)
+    parser.add_argument("--teacher-epochs", type=int, default=30, help="distill: the CNN's")
+    parser.add_argument("--student-epochs", type=int, default=150, help="distill: the MLP's")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(args.threads)
+    {"finetune": report_finetune, "distill": report_distill,
+     "quantize": report_quantize}[args.experiment](args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

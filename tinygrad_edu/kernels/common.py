@@ -1,0 +1,72 @@
+"""What the CPU and the GPU kernels share: argument checks and pure functions compiled for both.
+
+A function here is plain Python on arrays and numbers, written in the small subset that both of
+Numba's compilers accept (loops, arithmetic, indexing, ``math``). Each kernel file compiles it
+for its target, ``njit(inline="always")`` on the CPU and ``cuda.jit(device=True)`` on the GPU
+(minitorch's way), so the logic a CPU loop and a GPU thread have in common is written once.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+
+def window_max(x, n, c, oh, ow, geometry):
+    """(best, where) of pooling window (oh, ow) of plane x[n, c]: the largest value, and the
+    flat index h·W + w of the first pixel that holds it (strictly greater wins, so ties go to
+    the first maximum in row-major order and NaN never wins; padding counts as -inf). A window
+    with nothing but -inf or NaN reports -inf and its first pixel."""
+    H, W, KH, KW = geometry.in_h, geometry.in_w, geometry.kernel_h, geometry.kernel_w
+    sh, sw, ph, pw = geometry.stride_h, geometry.stride_w, geometry.padding_h, geometry.padding_w
+    best, where, first = -math.inf, -1, -1
+    for kh in range(KH):
+        h = oh * sh - ph + kh
+        if h < 0 or h >= H:
+            continue
+        for kw in range(KW):
+            w = ow * sw - pw + kw
+            if w < 0 or w >= W:
+                continue
+            first = h * W + w if first < 0 else first
+            if x[n, c, h, w] > best:
+                best, where = x[n, c, h, w], h * W + w
+    return best, where if where >= 0 else first
+
+
+def check_pool_gradient(grad_y_shape, argmax_shape, x_shape) -> None:
+    """Raise a ValueError unless dL/dy, the winners and x's shape fit together."""
+    if tuple(grad_y_shape) != tuple(argmax_shape) or tuple(grad_y_shape[:2]) != tuple(x_shape[:2]):
+        raise ValueError(f"max_pool2d backward: grad_y {tuple(grad_y_shape)}, argmax "
+                         f"{tuple(argmax_shape)} and x shape {tuple(x_shape)} do not fit together")
+
+
+class AttentionSettings(NamedTuple):
+    """What the attention kernels need besides arrays: the number of real keys, the causal
+    mask and the score scale (in the arrays' dtype)."""
+
+    keys: int
+    causal: bool
+    scale: float
+
+
+def check_attention_shapes(q, k, v) -> None:
+    """Raise a ValueError unless q (N, Tq, D), k (N, Tk, D), v (N, Tk, Dv) fit, with Tk >= 1."""
+    if q.ndim != 3 or k.ndim != 3 or v.ndim != 3 or not q.shape[0] == k.shape[0] == v.shape[0] \
+            or q.shape[2] != k.shape[2] or k.shape[1] != v.shape[1]:
+        raise ValueError(f"attention: expected q (N, Tq, D), k (N, Tk, D), v (N, Tk, Dv), got "
+                         f"{q.shape}, {k.shape}, {v.shape}")
+    if k.shape[1] == 0:
+        raise ValueError("attention: there are no keys to attend to (Tk = 0)")
+
+
+def check_attention_gradient(grad_out, q, v, out, lse) -> None:
+    """Raise a ValueError unless dL/dout, out and lse fit q and v."""
+    if grad_out.shape != out.shape or out.shape != q.shape[:2] + v.shape[2:] \
+            or lse.shape != q.shape[:2]:
+        raise ValueError(f"attention backward: grad_out {grad_out.shape}, out {out.shape} and "
+                         f"lse {lse.shape} do not fit q {q.shape} and v {v.shape}")
+
+
+def default_scale(scale, head_dim: int) -> float:
+    """The score scale: 1/√D unless one is given."""
+    return 1.0 / math.sqrt(head_dim) if scale is None else scale
