@@ -40,7 +40,8 @@ import tinygrad_edu as tg
 from tinygrad_edu import optim
 from tinygrad_edu.data import DataLoader, TensorDataset, load_digits
 from tinygrad_edu.models import CNN
-from tinygrad_edu.train import build_model, evaluate, fit, load_checkpoint, plot_history
+from tinygrad_edu.train import (FitSettings, build_model, evaluate, fit, load_checkpoint,
+                                plot_history)
 
 EPOCHS = 8
 # Images of 8x8 are so small that the readable NumPy convolution is faster here than the
@@ -78,9 +79,10 @@ print(f"before training: test loss {before['loss']:.3f} (log 10 = {np.log(10):.3
 # %%
 with tempfile.TemporaryDirectory() as folder:
     checkpoint_path = Path(folder) / "checkpoint.npz"
-    result = fit(model, optimizer, train_loader, epochs=EPOCHS, scheduler=scheduler,
-                 eval_data=test_loader, checkpoint_path=checkpoint_path, progress=False,
-                 checkpoint_meta={"model_name": "cnn", "model_config": {"image_size": 8}})
+    settings = FitSettings(epochs=EPOCHS, checkpoint_path=checkpoint_path, progress=False,
+                           checkpoint_meta={"model_name": "cnn", "model_config": {"image_size": 8}})
+    result = fit(model, optimizer, train_loader, settings, scheduler=scheduler,
+                 eval_data=test_loader)
     after = evaluate(model, test_loader)
     assert after["loss"] == result.last_eval["val_loss"]   # fit's "val_" record is the test split
     print(f"after {EPOCHS} epochs: test loss {after['loss']:.3f}, "

@@ -38,7 +38,7 @@ import tinygrad_edu as tg
 from tinygrad_edu import Tensor, optim
 from tinygrad_edu.data import reverse_task
 from tinygrad_edu.models import GPT
-from tinygrad_edu.train import fit
+from tinygrad_edu.train import FitSettings, fit
 
 LENGTH, SYMBOLS = 6, 8
 SEPARATOR = SYMBOLS                      # token 8
@@ -75,8 +75,8 @@ print("one training example:\n  x", x[0], "\n  y", y[0])
 # %%
 model = GPT(vocab_size=SYMBOLS + 1, block_size=2 * LENGTH, n_layer=2, n_head=2, n_embd=32)
 optimizer = optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)   # a constant rate
-result = fit(model, optimizer, batch_at, steps=STEPS, log_every=20, accuracy=False,
-             progress=False)
+result = fit(model, optimizer, batch_at,
+             FitSettings(steps=STEPS, log_every=20, accuracy=False, progress=False))
 losses = [record["train_loss"] for record in result.history]
 print("training loss every 20 steps:", " ".join(f"{loss:.3f}" for loss in losses))
 

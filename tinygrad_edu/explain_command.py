@@ -63,7 +63,7 @@ def explain_digits(model, kind: str, settings: dict, out_dir: Path, examples: in
     from tinygrad_edu.autograd import no_grad
     from tinygrad_edu.tensor import Tensor
     from tinygrad_edu.train.images import load_images
-    _, (images, labels) = load_images({"data": "digits", **settings})
+    _, _, (images, labels) = load_images({"data": "digits", **settings})   # the test images
     inputs = images.reshape(len(images), -1) if kind == "mlp" else images   # (N, ...)
     model.eval()
     with no_grad():

@@ -21,14 +21,22 @@ What can be saved: a dict, e.g. a ``state_dict()``, or a whole training checkpoi
 
 Saving is atomic: the archive is written to a temporary file in the same directory, flushed to
 the disk, and only then renamed over ``path`` (``os.replace``), so a crash or a full disk in the
-middle of a save leaves the previous checkpoint intact, never a half-written one.
+middle of a save leaves the previous checkpoint intact, never a half-written one. The file gets
+the permissions of any new file (0666 less the umask). The temporary file's name holds the
+process id, ``.NAME.PID-XXXXXXXX.tmp``: one left behind by a process that was killed in the middle
+of a save (SIGKILL cannot be caught) is removed by the next save to the same path
+(:func:`remove_stale_temporaries`), while a save in progress in another process is left alone.
+
+Loading checks the first bytes before anything else: a file that is not a zip archive (an
+``.npz``) is refused with a message saying so, and an entry that would need unpickling is
+refused too; nothing is ever unpickled.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 from collections.abc import Mapping
 
@@ -40,6 +48,8 @@ from .tensor import Tensor
 STRUCTURE_ENTRY = "__tinygrad_edu__"
 FORMAT_VERSION = 1
 SEPARATOR = "/"
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")   # a zip archive's first bytes (an empty one: the second)
+NPY_MAGIC = b"\x93NUMPY"
 _SCALARS = {"bool": bool, "int": int, "float": float, "str": str}   # bool first: it is an int too
 
 
@@ -62,13 +72,61 @@ def save(obj: Mapping, path) -> None:
         raise ValueError(f"tg.save: the key {STRUCTURE_ENTRY!r} is reserved for the file format")
     description = {"format": "tinygrad_edu", "version": FORMAT_VERSION, "structure": structure}
     entries[STRUCTURE_ENTRY] = np.array(json.dumps(description))
+    write_atomically(path, lambda file: _write_npz(file, entries), "tg.save")
+
+
+def _temporary_name(path: str) -> str:
+    directory, name = os.path.split(os.path.abspath(path))
+    return os.path.join(directory, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+
+def _process_is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)   # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # it exists, under another user
+        return True
+    return True
+
+
+def remove_stale_temporaries(path) -> list[str]:
+    """Remove the temporary files that killed saves to ``path`` left behind; returns them.
+
+    A temporary file whose process id names no running process is stale (so is one without a
+    process id, from an older version)."""
+    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
+    prefix, removed = f".{name}.", []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.listdir(directory):
+            if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+                continue
+            owner = entry[len(prefix):-len(".tmp")].split("-")[0]
+            if owner.isdigit() and _process_is_running(int(owner)):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(directory, entry))
+                removed.append(os.path.join(directory, entry))
+    return removed
+
+
+def write_atomically(path, write, operation: str = "write_atomically") -> None:
+    """Create ``path`` through ``write(binary_file)`` all at once or not at all.
+
+    The bytes go to a temporary file beside ``path``, are flushed to the disk, and the file is
+    renamed over ``path``; on any failure the temporary file is removed and ``path`` is as it
+    was. The new file's permissions are 0666 less the umask, as for any file."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                         suffix=".tmp")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"{operation}: cannot write {path!r}: the directory {directory!r} "
+                                f"does not exist")
+    remove_stale_temporaries(path)
+    temporary = _temporary_name(path)
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # umask applies
     try:
         with os.fdopen(handle, "wb") as file:
-            _write_npz(file, entries)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
@@ -145,17 +203,27 @@ def load(path, device: str = "cpu", *, map_location=None, weights_only: bool = T
     path = os.fspath(path)
     if map_location is not None:
         device = str(map_location).split(":")[0]
+    if os.path.isdir(path):
+        raise CheckpointError(f"tg.load: {path!r} is a directory, not a checkpoint file")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"tg.load: no checkpoint file at {path!r}")
+    with open(path, "rb") as file:
+        start = file.read(len(NPY_MAGIC))
+    if start.startswith(NPY_MAGIC):
+        raise CheckpointError(f"tg.load: {path!r} holds a single .npy array, not an .npz "
+                              f"archive of named arrays")
+    if not start.startswith(ZIP_MAGIC):
+        raise CheckpointError(f"tg.load: {path!r} is not an .npz checkpoint: it does not start "
+                              f"like a zip archive (first bytes {start[:4]!r})")
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not hasattr(archive, "files"):
-            raise CheckpointError("it holds a single .npy array, not an .npz archive")
-        with archive:
+        with np.load(path, allow_pickle=False) as archive:
             entries = {name: archive[name] for name in archive.files}
     except Exception as error:
+        reason = ("an entry holds Python objects, which only unpickling could read; this "
+                  "loader never unpickles" if "pickle" in str(error)
+                  else f"{type(error).__name__}: {error}")
         raise CheckpointError(f"tg.load: {path!r} is not a readable .npz checkpoint "
-                              f"({type(error).__name__}: {error})") from error
+                              f"({reason})") from error
     description = entries.pop(STRUCTURE_ENTRY, None)
     if description is None:
         return entries

@@ -1,6 +1,10 @@
 """tg.save / tg.load: round trips of state_dicts and nested checkpoints, the on-disk layout,
 atomic writes, clear errors for damaged files, and no pickle anywhere."""
 import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,3 +225,78 @@ def test_bad_keys_and_top_level_are_refused(tmp_path):
     with pytest.raises(TypeError, match="expected a dict"):
         tg.save([np.ones(2)], path)
     assert not path.exists()
+
+
+# ----------------------------------------------------------------------------- permissions, leftovers
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_saved_file_honours_the_umask(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        tg.save({"w": np.ones(2)}, tmp_path / "model.npz")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "model.npz").st_mode) == mode
+
+
+KILLED_SAVE = """
+import sys, time
+import numpy as np
+import tinygrad_edu as tg
+from tinygrad_edu import serialization
+
+def write_slowly(file, entries):
+    file.write(b"x" * 100_000)
+    file.flush()
+    print("writing", flush=True)
+    time.sleep(120)
+
+serialization._write_npz = write_slowly
+tg.save({"w": np.ones(3)}, sys.argv[1])
+"""
+
+
+def test_a_temporary_file_left_by_a_killed_save_is_removed_by_the_next_save(tmp_path):
+    path = tmp_path / "model.npz"
+    tg.save({"w": np.arange(3.0)}, path)
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(repo),
+                                                                     os.environ.get("PYTHONPATH")])))
+    process = subprocess.Popen([sys.executable, "-c", KILLED_SAVE, str(path)], env=env,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "writing\n"
+        left = [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+        assert len(left) == 1 and left[0].startswith(".model.npz.")   # the save is in progress
+        assert tg.serialization.remove_stale_temporaries(path) == []  # ... so it is left alone
+        process.kill()                                                # SIGKILL: no clean-up
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert (tmp_path / left[0]).stat().st_size == 100_000
+    np.testing.assert_array_equal(tg.load(path)["w"], np.arange(3.0))   # the old file is intact
+    tg.save({"w": np.ones(2)}, path)
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]
+
+
+def test_saving_into_a_missing_directory_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"cannot write .*model.npz.* the directory "
+                                                r".*missing.* does not exist"):
+        tg.save({"w": np.ones(2)}, tmp_path / "missing" / "model.npz")
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01garbage" * 30, b"a text file\n", b""])
+def test_loading_a_non_archive_never_suggests_unpickling(tmp_path, content):
+    path = tmp_path / "file.npz"
+    path.write_bytes(content)
+    with pytest.raises(tg.CheckpointError, match="not an .npz checkpoint") as caught:
+        tg.load(path)
+    assert "allow_pickle" not in str(caught.value)
+
+
+def test_an_object_entry_is_refused_without_suggesting_unpickling(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, payload=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(tg.CheckpointError, match="never unpickles") as caught:
+        tg.load(path)
+    assert "allow_pickle" not in str(caught.value)

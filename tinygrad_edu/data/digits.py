@@ -18,6 +18,10 @@ handwriting): on such a split scikit-learn's SVC(gamma=0.001) reaches 95.8% and 
 writers measures what the lessons are about, learning the digits, the way a shuffled split
 would, and stays the same on every machine.
 
+The 1,442 training images are split again by the same rule for validation (``data/splits.py``;
+the training recipes hold out every seventh of each digit): choices are made on those, and the
+test images are looked at once, at the end.
+
 Pixels are scaled to [0, 1] (divided by 16) and stored as float32 images ``(N, 1, 8, 8)``;
 labels are int64.
 
@@ -33,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import LabeledImages, TrainTest
+from .splits import every_kth_of_each_class
 
 NUM_IMAGES = 1797
 TEST_EVERY = 5          # of each digit's images, every fifth is a test image
@@ -51,18 +56,9 @@ def load_digits() -> TrainTest:
     if len(images) != NUM_IMAGES:
         raise RuntimeError(f"load_digits: expected {NUM_IMAGES} images from scikit-learn, "
                            f"got {len(images)}")
-    is_test = _held_out(labels)                                  # (1797,) bool
+    is_test = every_kth_of_each_class(labels, TEST_EVERY)        # (1797,) bool
     return TrainTest(train=LabeledImages(images[~is_test], labels[~is_test]),
                      test=LabeledImages(images[is_test], labels[is_test]))
-
-
-def _held_out(labels: np.ndarray) -> np.ndarray:
-    """True for every ``TEST_EVERY``-th image of each digit, counted in the given order."""
-    rank = np.zeros(len(labels), dtype=np.int64)   # each image's number within its digit
-    for digit in np.unique(labels):
-        where = np.flatnonzero(labels == digit)
-        rank[where] = np.arange(len(where))
-    return rank % TEST_EVERY == TEST_EVERY - 1
 
 
 def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:

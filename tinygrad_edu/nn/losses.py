@@ -5,6 +5,7 @@ Regression (``input`` and ``target`` of the same shape, d = input - target):
     mse_loss     d²
     l1_loss      |d|
     huber_loss   d²/2 where |d| < δ, else δ(|d| - δ/2)    (quadratic near 0, linear far away)
+    smooth_l1_loss  huber_loss with δ = β, divided by β   (PyTorch's Fast R-CNN form)
 
 Classification from logits x (the scores before softmax), with classes on axis 1 as in
 PyTorch, so ``input`` is (N, C) or (N, C, d1, ...) (or (C,) for a single sample):
@@ -84,15 +85,36 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """d²/2 for |d| < delta, else delta·(|d| - delta/2): MSE near the target, L1 far from it."""
+    """d²/2 for |d| < delta, else delta·(|d| - delta/2): MSE near the target, L1 far from it.
+
+    d loss/d d = d inside, delta·sign(d) outside, so an infinite residual has the gradient
+    ±delta (over N for the mean), as in PyTorch. Each branch is computed only on the residuals
+    it is chosen for (the others see a harmless stand-in): ``where`` passes a zero gradient to
+    the branch it does not choose, and that zero times the branch's own derivative at d = ±inf
+    (d²/2 has the derivative d) would be 0·inf = NaN. A NaN residual gives a NaN loss and NaN
+    gradient, as in PyTorch."""
     _check_reduction("huber_loss", reduction)
-    if delta <= 0:
+    if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     diff = input - _same_shape_target("huber_loss", input, target)
     distance = diff.abs()
-    quadratic = 0.5 * diff * diff
-    linear = delta * (distance - 0.5 * delta)
-    return _reduce(where(distance < delta, quadratic, linear), reduction)
+    near = distance < delta                                   # no gradient: a mask
+    inside = where(near, diff, 0.0)                           # d where quadratic, else 0
+    outside = where(near, delta, distance)                    # |d| where linear, else delta
+    quadratic = 0.5 * inside * inside
+    linear = delta * (outside - 0.5 * delta)
+    return _reduce(where(near, quadratic, linear), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """d²/(2·beta) for |d| < beta, else |d| - beta/2: ``huber_loss(delta=beta) / beta``, with
+    the same gradients at ±inf (±1, over N for the mean); beta = 0 is the L1 loss."""
+    _check_reduction("smooth_l1_loss", reduction)
+    if beta < 0 or beta != beta:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    return huber_loss(input, target, reduction, delta=beta) / beta
 
 
 # ----------------------------------------------------------------------------- classification
@@ -282,6 +304,15 @@ class HuberLoss(_Loss):
         return huber_loss(input, target, self.reduction, self.delta)
 
 
+class SmoothL1Loss(_Loss):
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return smooth_l1_loss(input, target, self.reduction, self.beta)
+
+
 class NLLLoss(_Loss):
     """Class weights are a buffer named ``weight``, as in PyTorch (moved by ``.to``)."""
 
@@ -327,21 +358,7 @@ class KLDivLoss(_Loss):
         return kl_div(input, target, self.reduction, self.log_target)
 
 
-# ----------------------------------------------------------------------------- smooth L1 and BCE
-
-def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """d²/(2·beta) for |d| < beta, else |d| - beta/2 (d = input - target): the Huber loss
-    divided by beta; ``beta=0`` is the L1 loss."""
-    _check_reduction("smooth_l1_loss", reduction)
-    if beta < 0:
-        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
-    diff = input - _same_shape_target("smooth_l1_loss", input, target)
-    distance = diff.abs()
-    if beta == 0:
-        return _reduce(distance, reduction)
-    return _reduce(where(distance < beta, (0.5 / beta) * diff * diff, distance - 0.5 * beta),
-                   reduction)
-
+# ----------------------------------------------------------------------------- binary cross-entropy
 
 def _clamped_log(p: Tensor) -> Tensor:
     """max(log p, -100), PyTorch's guard in binary_cross_entropy; gradient 0 where p = 0."""
@@ -360,15 +377,6 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     if weight is not None:
         loss = loss * _as_tensor(weight, input)
     return _reduce(loss, reduction)
-
-
-class SmoothL1Loss(_Loss):
-    def __init__(self, reduction: str = "mean", beta: float = 1.0):
-        super().__init__(reduction)
-        self.beta = beta
-
-    def forward(self, input: Tensor, target) -> Tensor:
-        return smooth_l1_loss(input, target, self.reduction, self.beta)
 
 
 class BCELoss(_Loss):

@@ -125,9 +125,9 @@ def _image_checkpoint(path, args):
         raise UserError(f"{args.command}: {path} holds a {checkpoint['model_name']!r} model; "
                         f"this command needs an image classifier (mlp or cnn)")
     settings = checkpoint.get("settings") or {}
-    data = load_images({"data": args.data or settings.get("data", "digits"),
-                        "data_dir": args.data_dir or settings.get("data_dir")})
-    return checkpoint, build_model(checkpoint), data
+    train, _, test = load_images({"data": args.data or settings.get("data", "digits"),
+                                  "data_dir": args.data_dir or settings.get("data_dir")})
+    return checkpoint, build_model(checkpoint), (train, test)
 
 
 def add_distill_parser(commands, formatter_class) -> None:

@@ -28,7 +28,7 @@ from ..distributed import process_group as dist
 from ..nn.parallel import DistributedDataParallel
 from .checkpoint import TEXT_MODELS, SettingsError, history_path, load_checkpoint
 from .images import finish_images, prepare_images
-from .loop import fit
+from .loop import FitSettings, fit
 from .recipes import resolve_settings
 from .text import finish_text, prepare_text
 
@@ -98,7 +98,7 @@ def check_distributed_settings(kind: str, given: dict, world_size: int, settings
 
 
 def train_distributed(kind: str, given: dict, device: str = "cpu", out_dir=None, resume=None,
-                      progress: bool = True):
+                      progress: bool = True, verbose: bool = False):
     """Like ``train_model``, on every rank of an ``mpirun`` job; returns (TrainResult, lines),
     the lines empty on every rank but 0."""
     if not dist.is_available():
@@ -123,11 +123,12 @@ def train_distributed(kind: str, given: dict, device: str = "cpu", out_dir=None,
     checkpoint_path = out_dir / "checkpoint.npz" if rank == 0 else None
     quiet = contextlib.nullcontext() if rank == 0 else contextlib.redirect_stdout(io.StringIO())
     with quiet:
+        options = FitSettings(steps=recipe["steps"], checkpoint_path=checkpoint_path,
+                              checkpoint_meta=recipe["meta"], progress=progress and rank == 0,
+                              verbose=verbose, **recipe["fit_options"])
         result = fit(model, recipe["optimizer"], shard(recipe["train_data"], rank, world_size),
-                     steps=recipe["steps"], scheduler=recipe["scheduler"],
-                     eval_data=recipe["eval_data"], checkpoint_path=checkpoint_path,
-                     checkpoint_meta=recipe["meta"], resume=checkpoint, time_limit=None,
-                     progress=progress and rank == 0, **recipe["fit_options"])
+                     options, scheduler=recipe["scheduler"], eval_data=recipe["eval_data"],
+                     resume=checkpoint, on_eval=recipe.get("on_eval"))
     dist.barrier()
     if rank != 0:
         return result, []

@@ -25,9 +25,10 @@ the shape of Python code. At each evaluation (and at the end) the model writes a
 
 How long: without ``--steps`` a run has a time limit (60 seconds of training unless
 ``--time-limit`` says otherwise; evaluations and samples come on top). A throwaway copy of the
-model is timed for a few steps first, and the run gets as many steps as fit into the limit, so
-that the learning-rate schedule ends when the time does. The limit also stops the run, with a
-checkpoint, if it is exceeded anyway.
+model is timed for a few steps first, which gives the first plan (and the length of the
+warm-up); the training loop then re-plans the remaining steps from the measured speed as it
+goes, so that the learning-rate schedule ends when the time does, even on a machine that gets
+slower or faster during the run.
 """
 from __future__ import annotations
 
@@ -161,8 +162,8 @@ def prepare_text(kind: str, settings: dict, device: str) -> dict:
             "train_data": batch_at, "eval_data": eval_batches, "steps": steps,
             "fit_options": {"log_every": max(1, min(25, steps // 20)),
                             "eval_every": max(1, min(settings["eval_every"], steps)),
-                            "max_grad_norm": MAX_GRAD_NORM, "accuracy": False,
-                            "on_eval": on_eval},
+                            "max_grad_norm": MAX_GRAD_NORM, "accuracy": False},
+            "on_eval": on_eval,
             "meta": {"model_name": kind, "model_config": config, "vocab": vocab.to_array()},
             "vocab": vocab}
 
