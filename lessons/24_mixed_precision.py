@@ -210,6 +210,7 @@ axes.legend()
 figure.tight_layout()
 figure.savefig("mixed_precision_curves.png")
 print("saved mixed_precision_curves.png")
+print("\nLesson 24 done: compute in float16, keep the weights and sums in float32, and scale the loss so small gradients survive.")
 
 # %% [markdown]
 # ## Exercises

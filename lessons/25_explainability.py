@@ -157,6 +157,7 @@ for activation in ("sigmoid", "relu"):
     print(f"{activation:>7}: first layer / last layer gradient norm = {ratios[activation]:.2e}; "
           f"saved {flow.plot(f'gradient_flow_{activation}.png', title=activation)}")
 assert ratios["sigmoid"] < 0.01 * ratios["relu"]
+print("\nLesson 25 done: gradients with respect to the input say what the model looked at; integrated gradients add up to the output.")
 
 # %% [markdown]
 # ## Exercises

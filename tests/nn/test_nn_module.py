@@ -204,3 +204,13 @@ def test_double_and_float_convert_floating_state_only():
     assert model[0].weight.grad.dtype == np.float64
     model.float()
     assert model[0].weight.dtype == np.float32 and model[1].running_mean.dtype == np.float32
+
+
+def test_load_state_dict_names_an_entry_that_is_not_numbers():
+    block = Block()
+    before = block.scale.numpy().copy()
+    state = dict(block.state_dict())
+    state["scale"] = np.array(["a", "b", "c", "d"])   # the right shape, but text
+    with pytest.raises(tg.ShapeError, match=r"not numbers: \['scale \(dtype <U1\)'\]"):
+        block.load_state_dict(state)
+    np.testing.assert_array_equal(block.scale.numpy(), before)   # nothing was changed

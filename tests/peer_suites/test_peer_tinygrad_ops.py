@@ -16,14 +16,13 @@ torch = pytest.importorskip("torch")
 TORCH = SimpleNamespace(t=torch, F=torch.nn.functional, ints=torch.from_numpy,
                         bools=lambda a: torch.from_numpy(np.asarray(a, bool)))
 OURS = SimpleNamespace(t=tg, F=tgF, ints=tg.Tensor, bools=lambda a: tg.Tensor(np.asarray(a, bool)))
-NEEDS_API = "needs issue 10's PyTorch-semantics part (api branch)"
 IDX = np.array([[0, 2, 1], [1, 1, 0]])
 MASK = np.array([[True, False, True, False], [False, False, True, True], [True] * 4])
 
 
-def case(shapes, fn, low=-2.0, high=2.0, forward_only=False, atol=1e-6, rtol=1e-3, needs=None):
+def case(shapes, fn, low=-2.0, high=2.0, forward_only=False, atol=1e-6, rtol=1e-3):
     return SimpleNamespace(shapes=shapes, fn=fn, low=low, high=high, forward_only=forward_only,
-                           atol=atol, rtol=rtol, needs=needs)
+                           atol=atol, rtol=rtol)
 
 
 CASES = {
@@ -93,20 +92,19 @@ CASES = {
     # reductions
     "sum": case([(45, 3)], lambda L, x: x.sum()),
     "sum_axis": case([(3, 4, 5, 6)], lambda L, x: x.sum(axis=(1, 2))),
-    "sum_keepdim": case([(3, 4, 5)], lambda L, x: x.sum(1, keepdim=True), needs=NEEDS_API),
-    "sum_dim_keyword": case([(3, 4, 5)], lambda L, x: x.sum(dim=2), needs=NEEDS_API),
+    "sum_keepdim": case([(3, 4, 5)], lambda L, x: x.sum(1, keepdim=True)),
+    "sum_dim_keyword": case([(3, 4, 5)], lambda L, x: x.sum(dim=2)),
     "mean": case([(45, 3)], lambda L, x: x.mean()),
     "mean_axis": case([(3, 4, 5)], lambda L, x: x.mean(axis=(0, 2))),
     "max_all": case([(45, 3)], lambda L, x: x.max()),
     "min_all": case([(45, 3)], lambda L, x: x.min()),
-    "max_dim_values": case([(4, 5)], lambda L, x: x.max(1)[0], needs=NEEDS_API),
-    "max_dim_indices": case([(4, 5)], lambda L, x: x.max(dim=1).indices, forward_only=True,
-                            needs=NEEDS_API),
-    "amax": case([(4, 5)], lambda L, x: x.amax(1), needs=NEEDS_API),
+    "max_dim_values": case([(4, 5)], lambda L, x: x.max(1)[0]),
+    "max_dim_indices": case([(4, 5)], lambda L, x: x.max(dim=1).indices, forward_only=True),
+    "amax": case([(4, 5)], lambda L, x: x.amax(1)),
     "argmax": case([(4, 5)], lambda L, x: x.argmax(1), forward_only=True),
     "argmin_all": case([(4, 5)], lambda L, x: x.argmin(), forward_only=True),
-    "var_unbiased": case([(4, 5)], lambda L, x: x.var(1), needs=NEEDS_API),
-    "std": case([(4, 5)], lambda L, x: x.std(), needs=NEEDS_API),
+    "var_unbiased": case([(4, 5)], lambda L, x: x.var(1)),
+    "std": case([(4, 5)], lambda L, x: x.std()),
     "logsumexp": case([(4, 5)], lambda L, x: x.logsumexp(1)),
     "prod": case([(4, 5)], lambda L, x: x.prod(1), low=0.5, high=1.5),
     "prod_all": case([(3, 3)], lambda L, x: x.prod()),
@@ -118,9 +116,9 @@ CASES = {
     "norm": case([(4, 5)], lambda L, x: x.norm()),
     "norm_dim": case([(4, 5)], lambda L, x: x.norm(dim=1)),
     "softmax": case([(45, 65)], lambda L, x: x.softmax(1)),
-    "softmax_dim": case([(4, 5, 6)], lambda L, x: x.softmax(dim=-2), needs=NEEDS_API),
+    "softmax_dim": case([(4, 5, 6)], lambda L, x: x.softmax(dim=-2)),
     "log_softmax": case([(45, 65)], lambda L, x: x.log_softmax(1)),
-    "top_softmax": case([(4, 5)], lambda L, x: L.t.softmax(x, 1), needs=NEEDS_API),
+    "top_softmax": case([(4, 5)], lambda L, x: L.t.softmax(x, 1)),
     # matmul
     "matmul": case([(64, 32), (32, 16)], lambda L, x, y: x @ y, atol=1e-4),
     "matmul_vector": case([(32,), (32, 8)], lambda L, x, y: x @ y, atol=1e-4),
@@ -128,8 +126,7 @@ CASES = {
     "matmul_broadcast": case([(2, 1, 4, 5), (3, 5, 2)], lambda L, x, y: L.t.matmul(x, y),
                              atol=1e-4),
     "dot_vector": case([(8,), (8,)], lambda L, x, y: x @ y, atol=1e-4),
-    "einsum": case([(3, 4), (4, 5)], lambda L, x, y: L.t.einsum("ij,jk->ik", x, y),
-                   needs=NEEDS_API),
+    "einsum": case([(3, 4), (4, 5)], lambda L, x, y: L.t.einsum("ij,jk->ik", x, y)),
     # movement
     "reshape": case([(4, 3, 6, 6)], lambda L, x: x.reshape(-1, 3, 6, 6)),
     "view": case([(4, 3, 6, 6)], lambda L, x: x.view(12, 36)),
@@ -150,7 +147,7 @@ CASES = {
     "roll_negative": case([(3, 4)], lambda L, x: x.roll(-1, 0)),
     "cat": case([(3, 4), (2, 4)], lambda L, x, y: L.t.cat([x, y])),
     "cat_positional_dim": case([(3, 4), (3, 2)], lambda L, x, y: L.t.cat([x, y], 1)),
-    "cat_dim": case([(3, 4), (3, 2)], lambda L, x, y: L.t.cat([x, y], dim=1), needs=NEEDS_API),
+    "cat_dim": case([(3, 4), (3, 2)], lambda L, x, y: L.t.cat([x, y], dim=1)),
     "stack": case([(3, 4), (3, 4)], lambda L, x, y: L.t.stack([x, y], 1)),
     "split_sum": case([(10, 3)], lambda L, x: x.split(4)[2] * 2 + x.split(4)[0][:2]),
     "split_sections": case([(10, 3)], lambda L, x: x.split([3, 7])[1].sum(0)),
@@ -173,17 +170,16 @@ CASES = {
     "getitem_none_ellipsis": case([(3, 4, 5)], lambda L, x: x[None, ..., 1]),
     "getitem_fancy": case([(6, 7)], lambda L, x: x[L.ints(np.array([0, 2, 2]))]),
     "getitem_bool": case([(3, 4)], lambda L, x: x[L.bools(MASK)]),
-    "tril": case([(4, 4)], lambda L, x: L.t.tril(x), needs=NEEDS_API),
-    "triu_diagonal": case([(4, 5)], lambda L, x: L.t.triu(x, 1), needs=NEEDS_API),
+    "tril": case([(4, 4)], lambda L, x: L.t.tril(x)),
+    "triu_diagonal": case([(4, 5)], lambda L, x: L.t.triu(x, 1)),
     # integer arithmetic
-    "mod": case([(4, 5)], lambda L, x: x % 0.7, needs=NEEDS_API),
-    "floordiv": case([(4, 5)], lambda L, x: x // 0.7, forward_only=True, needs=NEEDS_API),
+    "mod": case([(4, 5)], lambda L, x: x % 0.7),
+    "floordiv": case([(4, 5)], lambda L, x: x // 0.7, forward_only=True),
     "bitwise_and": case([], lambda L: L.ints(np.array([5, 3, 12])) & L.ints(np.array([3, 6, 10])),
-                        forward_only=True, needs=NEEDS_API),
-    "bitwise_or_xor": case([], lambda L: (L.ints(np.array([5, 3])) | 8) ^ 1, forward_only=True,
-                           needs=NEEDS_API),
-    "pow_method": case([(4, 5)], lambda L, x: x.pow(2), needs=NEEDS_API),
-    "add_method": case([(4, 5), (4, 5)], lambda L, x, y: x.add(y).mul(2), needs=NEEDS_API),
+                        forward_only=True),
+    "bitwise_or_xor": case([], lambda L: (L.ints(np.array([5, 3])) | 8) ^ 1, forward_only=True),
+    "pow_method": case([(4, 5)], lambda L, x: x.pow(2)),
+    "add_method": case([(4, 5), (4, 5)], lambda L, x, y: x.add(y).mul(2)),
     # nn.functional
     "linear": case([(4, 8), (3, 8), (3,)], lambda L, x, w, b: L.F.linear(x, w, b), atol=1e-5),
     "conv2d": case([(2, 3, 9, 9), (4, 3, 3, 3)], lambda L, x, w: L.F.conv2d(x, w), atol=1e-4),
@@ -231,9 +227,8 @@ CASES = {
     "softplus_beta": case([(45, 65)], lambda L, x: L.F.softplus(x, beta=2.0)),
     "hardtanh": case([(45, 65)], lambda L, x: L.F.hardtanh(x, -0.5, 0.5)),
     "logsigmoid": case([(45, 65)], lambda L, x: L.F.logsigmoid(x)),
-    "softmax_F": case([(4, 5)], lambda L, x: L.F.softmax(x, dim=1), needs=NEEDS_API),
-    "log_softmax_F": case([(4, 5)], lambda L, x: L.F.log_softmax(x, dim=0),
-                          needs=NEEDS_API),
+    "softmax_F": case([(4, 5)], lambda L, x: L.F.softmax(x, dim=1)),
+    "log_softmax_F": case([(4, 5)], lambda L, x: L.F.log_softmax(x, dim=0)),
     "layer_norm": case([(4, 6), (6,), (6,)], lambda L, x, w, b: L.F.layer_norm(x, (6,), w, b),
                        atol=1e-5),
     "normalize": case([(4, 6)], lambda L, x: L.F.normalize(x, dim=1)),
@@ -275,13 +270,7 @@ def _inputs(spec, rng):
     return theirs, ours
 
 
-def _params():
-    for name, spec in CASES.items():
-        marks = [pytest.mark.xfail(reason=spec.needs, strict=False)] if spec.needs else []
-        yield pytest.param(name, marks=marks, id=name)
-
-
-@pytest.mark.parametrize("name", list(_params()))
+@pytest.mark.parametrize("name", list(CASES))
 def test_op(name):
     spec = CASES[name]
     theirs, ours = _inputs(spec, np.random.default_rng(0))

@@ -183,7 +183,11 @@ class Module:
         wrong = [f"{name}: checkpoint {tuple(_values(state_dict[name]).shape)} vs model "
                  f"{own[name].shape}" for name in own
                  if name in state_dict and tuple(_values(state_dict[name]).shape) != own[name].shape]
+        not_numbers = [f"{name} (dtype {_values(state_dict[name]).dtype})" for name in own
+                       if name in state_dict and _values(state_dict[name]).dtype.kind not in "biuf"]
         problems = []
+        if not_numbers:
+            problems.append(f"entries that are not numbers: {not_numbers}")
         if strict and missing:
             problems.append(f"missing keys: {missing}")
         if strict and unexpected:
