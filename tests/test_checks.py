@@ -1,4 +1,4 @@
-"""The gradient-check registry behind ``tinygrad-edu gradcheck`` (tinygrad_edu/checks.py)."""
+"""The gradient-check registry behind ``tinygrad-edu gradcheck`` (tinygrad_edu/checks/)."""
 import numpy as np
 import pytest
 

@@ -13,7 +13,7 @@
 ``train`` runs a ready-made recipe (tinygrad_edu/train/recipes.py) and prints where the
 checkpoint, the history and the pictures went; Ctrl-C stops it after saving a checkpoint.
 ``sample`` continues a prompt with a trained language model. ``gradcheck`` compares the
-gradients of every operation, layer and model with finite differences (tinygrad_edu/checks.py).
+gradients of every operation, layer and model with finite differences (tinygrad_edu/checks/).
 
 Mistakes a person can fix (an unknown model, a missing data directory, ``--device cuda`` without
 a GPU, a checkpoint of another model or a damaged file, a number out of range) end with a
