@@ -154,23 +154,32 @@ class MultiHeadAttention(Module):
                 mask = _as_additive(mask, xp) + _as_additive(padding, xp)
         return mask
 
-    def forward(self, query: Tensor, key: Tensor | None = None, value: Tensor | None = None,
-                attn_mask=None, key_padding_mask=None, is_causal: bool = False) -> Tensor:
+    def _heads(self, query: Tensor, key: Tensor | None, value: Tensor | None):
+        """Checked, batch-first inputs projected to per-head queries, keys and values:
+        (q, k, v), each (B, H, T, D)."""
         self_attention = (key is None or key is query) and (value is None or value is query)
         key = query if key is None else key
         value = key if value is None else value
         self._check_shapes(query, key, value)
         if not self.batch_first:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
-        batch, tq, _ = query.shape
-        tk = key.shape[1]
-        q, k, v = self._project(query, key, value, self_attention)           # (B, H, T, D)
-        mask = self._sdpa_mask(attn_mask, key_padding_mask, batch, tq, tk, query)
+        return self._project(query, key, value, self_attention)             # (B, H, T, D)
+
+    def _merge_heads(self, heads: Tensor) -> Tensor:
+        """(B, H, Tq, D) -> concatenated heads through ``out_proj``, in the input's layout."""
+        batch, _, tq, _ = heads.shape
+        out = self.out_proj(heads.transpose(1, 2).reshape(batch, tq, self.embed_dim))  # (B, Tq, E)
+        return out if self.batch_first else out.transpose(0, 1)
+
+    def forward(self, query: Tensor, key: Tensor | None = None, value: Tensor | None = None,
+                attn_mask=None, key_padding_mask=None, is_causal: bool = False) -> Tensor:
+        q, k, v = self._heads(query, key, value)                             # (B, H, T, D)
+        batch, _, tq, _ = q.shape
+        mask = self._sdpa_mask(attn_mask, key_padding_mask, batch, tq, k.shape[2], q)
         heads = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, is_causal=is_causal,
             dropout_p=self.dropout if self.training else 0.0)                # (B, H, Tq, D)
-        out = self.out_proj(heads.transpose(1, 2).reshape(batch, tq, self.embed_dim))  # (B, Tq, E)
-        return out if self.batch_first else out.transpose(0, 1)
+        return self._merge_heads(heads)
 
     def extra_repr(self) -> str:
         return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "

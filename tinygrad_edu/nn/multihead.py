@@ -44,19 +44,11 @@ class MultiheadAttention(MultiHeadAttention):
         if not need_weights:
             out = super().forward(query, key, value, attn_mask, key_padding_mask, is_causal)
             return out, None
-        self_attention = key is query and value is query
-        self._check_shapes(query, key, value)
-        if not self.batch_first:
-            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
-        batch, tq, _ = query.shape
-        tk = key.shape[1]
-        q, k, v = self._project(query, key, value, self_attention)           # (B, H, T, D)
+        q, k, v = self._heads(query, key, value)                             # (B, H, T, D)
         scores = (q @ k.mT) * (1 / math.sqrt(self.head_dim))                 # (B, H, Tq, Tk)
         weights = self._masked_softmax(scores, attn_mask, key_padding_mask, is_causal)
         weights = F.dropout(weights, self.dropout, self.training)
-        heads = weights @ v                                                  # (B, H, Tq, D)
-        out = self.out_proj(heads.transpose(1, 2).reshape(batch, tq, self.embed_dim))  # (B, Tq, E)
-        out = out if self.batch_first else out.transpose(0, 1)
+        out = self._merge_heads(weights @ v)                                 # (B, Tq, E)
         return out, (weights.mean(1) if average_attn_weights else weights)
 
     def _masked_softmax(self, scores: Tensor, attn_mask, key_padding_mask, is_causal: bool):

@@ -69,24 +69,25 @@ def _cumprod_grad_with_zeros(a: Tensor, grad: Tensor, dim: int) -> Tensor:
     return da.transpose(dim, -1)
 
 
-def cumsum(x: Tensor, dim: int) -> Tensor:
-    """``torch.cumsum``: running sums along ``dim`` (integers and booleans sum as int64)."""
-    dim = normalize_dim(dim, x.ndim, "cumsum")
+def _scan(function, x: Tensor, dim: int, name: str) -> Tensor:
+    """Run a scan ``function`` along ``dim``; integers and booleans accumulate in int64, as
+    PyTorch's do (a running sum of uint8 would overflow at once)."""
+    dim = normalize_dim(dim, x.ndim, name)
     if x.ndim == 0:
         return x
     if x.dtype.kind in "bu" or x.dtype.kind == "i" and x.dtype.itemsize < 8:
         x = x.astype("int64")
-    return Cumsum.apply(x, dim=dim)
+    return function.apply(x, dim=dim)
+
+
+def cumsum(x: Tensor, dim: int) -> Tensor:
+    """``torch.cumsum``: running sums along ``dim``."""
+    return _scan(Cumsum, x, dim, "cumsum")
 
 
 def cumprod(x: Tensor, dim: int) -> Tensor:
     """``torch.cumprod``: running products along ``dim``."""
-    dim = normalize_dim(dim, x.ndim, "cumprod")
-    if x.ndim == 0:
-        return x
-    if x.dtype.kind in "bu" or x.dtype.kind == "i" and x.dtype.itemsize < 8:
-        x = x.astype("int64")
-    return Cumprod.apply(x, dim=dim)
+    return _scan(Cumprod, x, dim, "cumprod")
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
