@@ -70,7 +70,7 @@ def finetune_experiment(pretrain_steps: int = 1500, finetune_steps: int = 300,
     curves["lora"] = ft.train_language_model(lora, *package, finetune_steps, 1e-2,
                                              seed=seed + 1, eval_every=eval_every)
     counts = {"total": pretrained.num_parameters(),
-              "lora": sum(p.size for p in lora.parameters() if p.requires_grad)}
+              "lora": sum(p.numel() for p in lora.parameters() if p.requires_grad)}
     return {"curves": curves, "parameters": counts}
 
 
@@ -110,8 +110,13 @@ def report_finetune(args) -> None:
 
 
 def image_data(data: str, data_dir=None):
+    """(train, test) images: these experiments choose nothing on a validation split, so the
+    validation images go back into the training set."""
+    import numpy as np
     from tinygrad_edu.train.images import load_images
-    return load_images({"data": data, "data_dir": data_dir})
+    train, validation, test = load_images({"data": data, "data_dir": data_dir})
+    merged = tuple(np.concatenate([a, b]) for a, b in zip(train, validation))
+    return merged, test
 
 
 def distill_experiment(data: str = "digits", data_dir=None, seeds=(0, 1, 2),

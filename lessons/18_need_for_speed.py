@@ -44,6 +44,7 @@ import time
 import tracemalloc
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import tinygrad_edu as tg
 from tinygrad_edu import Function, Tensor, optim
@@ -98,19 +99,30 @@ def training_step():
     optimizer.step()
 
 
-with tg.kernels.use("numpy"):                                       # the reference, no compiling
+PROFILED_STEPS = 3   # more than one, so that one unlucky pause (a page fault, the OS) cannot win
+
+
+def profiled_steps():
+    for _ in range(PROFILED_STEPS):
+        training_step()
+
+
+# One BLAS thread: at these sizes a second thread saves little, and when another program keeps
+# the other core busy it spin-waits for it, and a tiny matrix product can take 30 ms.
+with tg.kernels.use("numpy"), threadpool_limits(1):                  # the reference, no compiling
     training_step()                                                 # a first, unmeasured step
     profiler = cProfile.Profile()
-    profiler.runcall(training_step)
+    profiler.runcall(profiled_steps)
 stats = pstats.Stats(profiler).stats
 names = function_classes()
 per_operation, step_time = {}, 0.0
 for (filename, line, _), (_, _, own, cumulative, _) in stats.items():
-    step_time += own
+    step_time += own / PROFILED_STEPS
     if (filename, line) in names:
-        per_operation[names[filename, line]] = per_operation.get(names[filename, line], 0) + cumulative
+        name = names[filename, line]
+        per_operation[name] = per_operation.get(name, 0) + cumulative / PROFILED_STEPS
 ranked = sorted(per_operation.items(), key=lambda item: -item[1])
-print(f"one LeNet-5 training step, batch 64 of 28x28, under the profiler: {step_time * 1e3:.0f} ms")
+print(f"one LeNet-5 training step (mean of 3), batch 64 of 28x28, under the profiler: {step_time * 1e3:.0f} ms")
 for name, seconds in ranked[:8]:
     print(f"  {name:28s} {seconds * 1e3:7.1f} ms  {seconds / step_time:5.1%}")
 conv_share = sum(s for n, s in per_operation.items() if n.startswith("Conv2d")) / step_time
