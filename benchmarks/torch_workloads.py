@@ -51,22 +51,21 @@ class LeNet(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    """Causal multi-head self-attention with nn.MultiheadAttention's parameter layout."""
+    """Causal multi-head self-attention with nanoGPT's names, as tinygrad_edu's GPT has them."""
 
     def __init__(self, embed_dim: int, num_heads: int):
         super().__init__()
         self.num_heads = num_heads
-        self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim))
-        self.in_proj_bias = nn.Parameter(torch.zeros(3 * embed_dim))
-        self.out_proj = nn.Linear(embed_dim, embed_dim)
+        self.c_attn = nn.Linear(embed_dim, 3 * embed_dim)     # queries, keys, values
+        self.c_proj = nn.Linear(embed_dim, embed_dim)
 
     def forward(self, x):
         batch, steps, embed = x.shape
-        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)           # (B, T, 3E)
+        qkv = self.c_attn(x)                                                # (B, T, 3E)
         qkv = qkv.view(batch, steps, 3, self.num_heads, embed // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)                                # (B, H, T, D) each
         heads = F.scaled_dot_product_attention(q, k, v, is_causal=True)     # (B, H, T, D)
-        return self.out_proj(heads.transpose(1, 2).reshape(batch, steps, embed))
+        return self.c_proj(heads.transpose(1, 2).reshape(batch, steps, embed))
 
 
 class FeedForward(nn.Module):
