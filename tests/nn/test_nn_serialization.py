@@ -74,6 +74,22 @@ def test_nested_checkpoint_round_trip_keeps_types(tmp_path):
     assert_same(tg.load(path), CHECKPOINT)
 
 
+def test_compress_deflates_every_entry_and_loads_the_same(tmp_path):
+    """``compress=True`` writes np.savez_compressed's format: the same entries, each deflated,
+    and the same object back; small int8 arrays shrink, their padded headers most of all."""
+    import zipfile
+    stored, deflated = tmp_path / "stored.npz", tmp_path / "deflated.npz"
+    checkpoint = dict(CHECKPOINT, weights=np.tile(np.arange(-3, 4, dtype=np.int8), 50))
+    tg.save(checkpoint, stored)
+    tg.save(checkpoint, deflated, compress=True)
+    with zipfile.ZipFile(stored) as a, zipfile.ZipFile(deflated) as b:
+        assert {i.compress_type for i in a.infolist()} == {zipfile.ZIP_STORED}
+        assert {i.compress_type for i in b.infolist()} == {zipfile.ZIP_DEFLATED}
+        assert a.namelist() == b.namelist()
+    assert deflated.stat().st_size < 0.8 * stored.stat().st_size
+    assert_same(tg.load(deflated), checkpoint)
+
+
 def test_the_file_is_a_plain_npz_readable_without_pickle(tmp_path):
     path = tmp_path / "checkpoint.npz"
     tg.save(CHECKPOINT, path)
@@ -245,7 +261,7 @@ import numpy as np
 import tinygrad_edu as tg
 from tinygrad_edu import serialization
 
-def write_slowly(file, entries):
+def write_slowly(file, entries, compress):
     file.write(b"x" * 100_000)
     file.flush()
     print("writing", flush=True)

@@ -9,7 +9,10 @@ initial weights and batches, is also trained on the labels alone.
 
 **quantize.** An image checkpoint is converted with ``quantize_dynamic`` (int8 weights, one
 scale per output channel); the command prints test accuracy and checkpoint size before and
-after, and writes the int8 checkpoint, which ``load_quantized`` reads back.
+after, and writes the int8 checkpoint, which ``load_quantized`` reads back. That file is
+deflated (``save(..., compress=True)``): a quantized model is many small arrays, and the fixed
+cost of each one's header (128 bytes of ``.npy`` header, most of it padding, plus the zip
+entry's) would otherwise keep a small model's file well above a quarter of its float32 size.
 """
 from __future__ import annotations
 
@@ -206,7 +209,8 @@ def run_quantize(args) -> int:
     quantized = quantize_dynamic(model)
     out = Path(args.out) if args.out else Path(args.checkpoint).with_name("quantized.npz")
     save({"format": QUANTIZED_FORMAT, "model_name": checkpoint["model_name"],
-          "model_config": checkpoint["model_config"], "model": quantized.state_dict()}, out)
+          "model_config": checkpoint["model_config"], "model": quantized.state_dict()}, out,
+         compress=True)
     float_file = out.with_name(out.stem + "-float32.npz")
     save(model.state_dict(), float_file)
     sizes = float_file.stat().st_size, out.stat().st_size
