@@ -123,11 +123,13 @@ assert distilled > alone + 0.02
 print("\nLesson 20 done: soften the teacher's logits with T, scale by T², and let a small student learn.")
 
 # %% [markdown]
-# With the same labelled images for both, the gain is smaller and needs care. On these digits a
-# student 10x smaller than the teacher gained about half a point over labels alone when it
-# trained long enough to fit the softened targets (150 epochs, α = 0.5), and *lost* 1.4 points
-# when trained for 60 epochs at a lower learning rate with α = 0.9 (README;
-# `python -m benchmarks.techniques distill`).
+# With the same labelled images for both, the gain needs a student with capacity to spare.
+# Taught by a LeNet-5 twice as wide (`CNN(width=2)`), the MLP 64-110-10, 10x smaller, reached
+# 97.46% on these digits from the labels alone and 98.50% distilled (T = 2, α = 0.9, 150
+# epochs, three seeds, each one a win); on MNIST the 784-30-10 student gained half a point on
+# every seed, while alone it began to memorise its labels. 10x smaller than LeNet-5 itself is,
+# on MNIST, an MLP 784-7-10, too narrow to fit even the labels, and distillation did not help
+# it (README; `python -m benchmarks.techniques distill`).
 # Distillation is a tool to try and measure, not a free lunch.
 
 # %% [markdown]

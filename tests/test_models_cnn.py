@@ -39,9 +39,10 @@ def numpy_lenet(model, x, conv2_padding):
     return h @ w["fc3.weight"].T + w["fc3.bias"]
 
 
-def lenet_parameter_count(in_channels, num_classes, flattened):
-    return ((in_channels * 25 + 1) * 6 + (6 * 25 + 1) * 16
-            + (flattened + 1) * 120 + (120 + 1) * 84 + (84 + 1) * num_classes)
+def lenet_parameter_count(in_channels, num_classes, flattened, width=1):
+    c1, c2, h1, h2 = 6 * width, 16 * width, 120 * width, 84 * width
+    return ((in_channels * 25 + 1) * c1 + (c1 * 25 + 1) * c2
+            + (flattened * width + 1) * h1 + (h1 + 1) * h2 + (h2 + 1) * num_classes)
 
 
 @pytest.mark.parametrize("image_size, flattened", [(28, 400), (8, 64), (32, 400 * 36 // 25)])
@@ -55,11 +56,28 @@ def test_mnist_lenet_has_the_classic_61706_parameters():
     assert CNN().num_parameters() == lenet_parameter_count(1, 10, 400) == 61706
 
 
-@pytest.mark.parametrize("in_channels, image_size, conv2_padding", [(1, 28, 0), (1, 8, 2),
-                                                                    (3, 12, 0)])
-def test_forward_matches_numpy(in_channels, image_size, conv2_padding, device, rng):
+def test_width_multiplies_every_layer():
+    """CNN(width=2), the distillation experiments' teacher: 6w, 16w channels, 120w, 84w units."""
+    for image_size, flattened, parameters in [(28, 400, 244_362), (8, 64, 83_082)]:
+        model = CNN(1, 10, image_size, width=2)
+        assert (model.conv1.out_channels, model.conv2.out_channels) == (12, 32)
+        assert (model.fc1.in_features, model.fc1.out_features, model.fc2.out_features) == (
+            2 * flattened, 240, 168)
+        assert model.num_parameters() == lenet_parameter_count(1, 10, flattened, 2) == parameters
+    assert "width=2" in repr(CNN(width=2)) and "width" not in repr(CNN())
+
+
+@pytest.mark.parametrize("width", [0, -1, 1.5, True])
+def test_width_must_be_a_positive_integer(width):
+    with pytest.raises(ValueError, match=f"CNN: width must be a positive integer, got {width}"):
+        CNN(width=width)
+
+
+@pytest.mark.parametrize("in_channels, image_size, conv2_padding, width",
+                         [(1, 28, 0, 1), (1, 8, 2, 1), (3, 12, 0, 1), (1, 8, 2, 2)])
+def test_forward_matches_numpy(in_channels, image_size, conv2_padding, width, device, rng):
     tg.manual_seed(0)
-    model = CNN(in_channels, 7, image_size).double().to(device)
+    model = CNN(in_channels, 7, image_size, width=width).double().to(device)
     x = rng.standard_normal((2, in_channels, image_size, image_size))
     out = model(Tensor(x, device=device))
     assert out.shape == (2, 7) and out.device == device

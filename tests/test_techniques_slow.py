@@ -24,19 +24,23 @@ def test_finetuned_and_lora_beat_training_from_scratch(one_thread):
 
 
 def test_distilled_student_beats_the_same_student_on_labels_alone(one_thread):
-    """CNN teacher -> MLP at least 10x smaller, three seeds on the digits: the distilled
-    student's mean test accuracy is higher."""
+    """The digits experiment at full size (about a minute): teacher CNN(width=2), student the
+    widest MLP at least 10x smaller (64-110-10), three seeds; on every seed the distilled
+    student's test accuracy is higher than the same student's on the labels alone, from the
+    same initial weights and batches. (MNIST, a few minutes: the README.)"""
     result = techniques.distill_experiment("digits", seeds=(0, 1, 2))
     assert result["teacher_parameters"] >= 10 * result["student_parameters"]
-    assert result["teacher"] > 0.96
-    assert np.mean(result["distilled"]) > np.mean(result["alone"]), result
+    assert result["teacher"] > 0.97
+    for alone, distilled in zip(result["alone"], result["distilled"]):
+        assert distilled > alone, result
 
 
 def test_quantized_models_stay_within_half_a_point(one_thread):
     """The trained MLP and CNN on the digits: int8 accuracy within 0.5 points of float32, and
-    the stored numbers (int8 weights, float32 scales and biases) at most 30% of float32's."""
+    the int8 checkpoint (deflated, as ``tinygrad-edu quantize`` writes it) at most 30% of the
+    float32 one."""
     for row in techniques.quantize_experiment("digits", epochs=60):
         assert row["float_accuracy"] > 0.95, row
         assert abs(row["int8_accuracy"] - row["float_accuracy"]) <= 0.005, row
+        assert row["int8_bytes"] <= 0.30 * row["float_bytes"], row
         assert row["int8_payload"] <= 0.30 * row["float_payload"], row
-    assert row["int8_bytes"] < 0.36 * row["float_bytes"]   # the file, with its headers
