@@ -8,9 +8,11 @@ is replaced by its quantized twin. Each twin keeps
     bias           float32 (out,) or None               kept in float (it is tiny)
 
 as buffers, so the copy's ``state_dict`` (and a checkpoint saved from it) holds int8 and the
-scales: about a quarter of the float32 size. On each call the input x gets one scale s_x
-measured on x itself (hence "dynamic"), the products run as int8 × int8 summed in int32, and
-one multiplication by s_x · s_o per output brings the result back to float:
+scales: about a quarter of the float32 size (``tinygrad-edu quantize`` saves it deflated, so
+that the fixed headers of its many small arrays add little to that). On each call the input x
+gets one scale s_x measured on x itself (hence "dynamic"), the products run as int8 × int8
+summed in int32, and one multiplication by s_x · s_o per output brings the result back to
+float:
 
     y = (q_x q_Wᵀ) · s_x s_o + b                                   (N, out)
 
