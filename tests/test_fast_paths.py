@@ -208,3 +208,28 @@ def test_batched_input_times_shared_matrix_second_derivatives(rng):
     a = tg.Tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
     b = tg.Tensor(rng.standard_normal((4, 2)), requires_grad=True)
     assert tg.gradgradcheck(lambda x, w: (x @ w).tanh(), [a, b])
+
+
+# ----------------------------------------------------------------------------- elementwise rules
+
+ELEMENTWISE_RULES = {   # each op under test feeds a final product with b
+    "sub": lambda a, b: (a - b) * b, "mul": lambda a, b: a * b * b, "neg": lambda a, b: -a * b,
+    "exp": lambda a, b: a.exp() * b, "tanh": lambda a, b: a.tanh() * b,
+    "sigmoid": lambda a, b: a.sigmoid() * b, "relu": lambda a, b: a.relu() * b,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE_RULES))
+def test_elementwise_array_rules_agree_with_their_tensor_rules(rng, device, name):
+    """First-order gradients take ``backward_arrays``; with ``create_graph=True`` the Tensor
+    ``backward`` runs: both must give the same numbers, broadcasting included."""
+    fn = ELEMENTWISE_RULES[name]
+    a = tg.Tensor(rng.standard_normal((3, 4)), requires_grad=True, device=device)
+    b = tg.Tensor(rng.standard_normal((4,)), requires_grad=True, device=device)
+    upstream = tg.Tensor(rng.standard_normal((3, 4)), device=device)
+    fast = tg.grad(fn(a, b), [a, b], upstream)
+    recorded = tg.grad(fn(a, b), [a, b], upstream, create_graph=True)
+    assert fn(a, b).grad_fn.inputs[0].grad_fn.backward_arrays is not None   # the op under test
+    for first, second in zip(fast, recorded):
+        np.testing.assert_allclose(first.numpy(), second.numpy(), rtol=1e-13, atol=1e-14)
+    assert tg.gradcheck(fn, [a, b])
