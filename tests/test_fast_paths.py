@@ -233,3 +233,26 @@ def test_elementwise_array_rules_agree_with_their_tensor_rules(rng, device, name
     for first, second in zip(fast, recorded):
         np.testing.assert_allclose(first.numpy(), second.numpy(), rtol=1e-13, atol=1e-14)
     assert tg.gradcheck(fn, [a, b])
+
+
+# ----------------------------------------------------------------------------- scatter-add of rows
+
+@pytest.mark.parametrize("rows", [[[3, 1], [3, 3]], [0, -1, 4, 4, -5], [], [[2]]])
+def test_scatter_add_of_whole_rows_matches_numpy_add_at(rng, rows):
+    """The embedding gradient's fast path (sorted runs summed at once) against ``np.add.at``,
+    with repeated, negative and no indices; the target starts non-zero."""
+    from tinygrad_edu import backend
+    rows = np.array(rows, dtype=np.int64)
+    start = rng.standard_normal((5, 2, 3))
+    values = rng.standard_normal(rows.shape + (2, 3))
+    fast, expected = start.copy(), start.copy()
+    backend.scatter_add(fast, rows, values)
+    np.add.at(expected, rows, values)
+    np.testing.assert_allclose(fast, expected, rtol=1e-13, atol=1e-13)
+
+
+def test_embedding_gradient_counts_every_repeated_token(device):
+    weight = tg.Tensor(np.zeros((4, 2)), requires_grad=True, device=device)
+    tokens = tg.Tensor(np.array([[1, 1, 3], [1, 0, 3]]), device=device)
+    nn.functional.embedding(tokens, weight).sum().backward()
+    np.testing.assert_array_equal(weight.grad.numpy(), [[1, 1], [3, 3], [0, 0], [2, 2]])
