@@ -256,3 +256,29 @@ def test_embedding_gradient_counts_every_repeated_token(device):
     tokens = tg.Tensor(np.array([[1, 1, 3], [1, 0, 3]]), device=device)
     nn.functional.embedding(tokens, weight).sum().backward()
     np.testing.assert_array_equal(weight.grad.numpy(), [[1, 1], [3, 3], [0, 0], [2, 2]])
+
+
+# ----------------------------------------------------------------------------- conv2d with bias
+
+@pytest.mark.parametrize("impl", ["reference", "numba"])
+def test_conv2d_with_bias_is_one_operation_whose_array_rule_agrees(rng, impl):
+    from tinygrad_edu.kernels import conv_cpu
+    from tinygrad_edu.ops.conv import Conv2d, conv2d
+    kernel = None if impl == "reference" else conv_cpu
+
+    def conv(x, w, b):
+        return conv2d(x, w, b, stride=2, padding=1, impl=kernel)
+
+    x = tg.Tensor(rng.standard_normal((2, 3, 6, 5)), requires_grad=True)
+    w = tg.Tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    b = tg.Tensor(rng.standard_normal(4), requires_grad=True)
+    out = conv(x, w, b)
+    assert isinstance(out.grad_fn, Conv2d) and len(out.grad_fn.inputs) == 3
+    expected = conv(x, w, None).numpy() + b.numpy()[:, None, None]
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+    upstream = tg.Tensor(rng.standard_normal(out.shape))
+    fast = tg.grad(conv(x, w, b), [x, w, b], upstream)
+    recorded = tg.grad(conv(x, w, b), [x, w, b], upstream, create_graph=True)
+    for first, second in zip(fast, recorded):
+        np.testing.assert_allclose(first.numpy(), second.numpy(), rtol=1e-11, atol=1e-12)
+    assert tg.gradcheck(conv, [x, w, b])
