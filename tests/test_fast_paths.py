@@ -282,3 +282,21 @@ def test_conv2d_with_bias_is_one_operation_whose_array_rule_agrees(rng, impl):
     for first, second in zip(fast, recorded):
         np.testing.assert_allclose(first.numpy(), second.numpy(), rtol=1e-11, atol=1e-12)
     assert tg.gradcheck(conv, [x, w, b])
+
+
+def test_layer_norm_with_scale_and_shift_is_one_operation_whose_array_rule_agrees(rng, device):
+    x = tg.Tensor(rng.standard_normal((2, 3, 5)) * 2 + 1, requires_grad=True, device=device)
+    w = tg.Tensor(rng.standard_normal((3, 5)), requires_grad=True, device=device)
+    b = tg.Tensor(rng.standard_normal((3, 5)), requires_grad=True, device=device)
+    norm = lambda x, w, b: F.layer_norm(x, (3, 5), w, b)
+    out = norm(x, w, b)
+    assert isinstance(out.grad_fn, Normalize) and len(out.grad_fn.inputs) == 3
+    np.testing.assert_allclose(out.numpy(), numpy_layer_norm(x.numpy(), (1, 2), w.numpy(),
+                                                             b.numpy()), rtol=1e-12, atol=1e-12)
+    upstream = tg.Tensor(rng.standard_normal(out.shape), device=device)
+    fast = tg.grad(norm(x, w, b), [x, w, b], upstream)
+    recorded = tg.grad(norm(x, w, b), [x, w, b], upstream, create_graph=True)
+    for first, second in zip(fast, recorded):
+        np.testing.assert_allclose(first.numpy(), second.numpy(), rtol=1e-11, atol=1e-12)
+    assert tg.gradcheck(norm, [x, w, b])
+    assert tg.gradgradcheck(norm, [x, w, b])
