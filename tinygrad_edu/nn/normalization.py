@@ -23,9 +23,9 @@ They differ in *which* numbers μ and σ² are averaged over:
 
 BatchNorm is composed from Tensor operations (mean, subtraction, square root, division), so its
 backward pass, including the gradient through μ and σ² of the batch, comes from the engine.
-LayerNorm, which runs twice in every transformer block, normalizes with ``Normalize``, one
-operation whose backward is the closed form of that same chain of gradients (derived there):
-about twenty elementwise steps replaced by five.
+LayerNorm, which runs twice in every transformer block, normalizes, scales and shifts with
+``Normalize``, one operation whose backward is the closed form of that same chain of gradients
+(derived there): about twenty elementwise steps replaced by five.
 Parameter and buffer names (``weight``, ``bias``, ``running_mean``, ``running_var``,
 ``num_batches_tracked``) and shapes are PyTorch's, so a PyTorch state_dict loads unchanged.
 """
@@ -52,6 +52,9 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
     normalized_shape = _as_shape(normalized_shape)
     _check_last_axes("layer_norm", x, normalized_shape)
     axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    if weight is not None and bias is not None and x.dtype == weight.dtype == bias.dtype \
+            and weight.shape == bias.shape == normalized_shape:   # the usual case: one node
+        return Normalize.apply(x, weight, bias, axes=axes, eps=eps)
     y = Normalize.apply(x, axes=axes, eps=eps)          # (..., *normalized_shape)
     if weight is not None:
         y = y * weight

@@ -156,22 +156,31 @@ REFERENCE = SimpleNamespace(conv2d_forward=conv2d_forward, conv2d_backward=conv2
 
 
 class Conv2d(Function):
-    """y = conv2d(x, w);   (dx, dw) = conv2d_backward(dy, x, w) from ``impl`` on arrays, or the
-    gradient of ``conv2d_composed`` when the gradient's graph is recorded.
+    """y = conv2d(x, w) (+ b per filter);   (dx, dw) = conv2d_backward(dy, x, w) from ``impl``
+    on arrays, and db = Σ over N, OH, OW of dy; or the gradient of ``conv2d_composed`` (plus
+    the bias) when the gradient's graph is recorded.
 
     ``impl`` is a module (or namespace) with ``conv2d_forward`` and ``conv2d_backward``, or None
-    for this file's reference."""
+    for this file's reference. The bias, when given, is added in place to the fresh output, so
+    it costs no second array and no separate node (nor a reduction found by ``sum_to``)."""
 
-    def forward(self, x, weight, geometry, impl=None):
+    def forward(self, x, weight, *bias, geometry, impl=None):
         self.geometry, self.impl = geometry, impl or REFERENCE
-        return low_precision(self.impl.conv2d_forward, x, weight, geometry)
+        y = low_precision(self.impl.conv2d_forward, x, weight, geometry)   # (N, F, OH, OW)
+        if bias:
+            y += bias[0].reshape(-1, 1, 1)
+        return y
 
     def backward_arrays(self, grad):
-        x, weight = self.inputs
-        return low_precision(self.impl.conv2d_backward, grad, x.data, weight.data, self.geometry)
+        x, weight = self.inputs[:2]
+        grads = low_precision(self.impl.conv2d_backward, grad, x.data, weight.data, self.geometry)
+        if len(self.inputs) == 3:
+            grads = tuple(grads) + (grad.sum(axis=(0, 2, 3)),)                     # (F,)
+        return grads
 
-    def composed(self, x, weight):
-        return conv2d_composed(x, weight, self.geometry)
+    def composed(self, x, weight, *bias):
+        y = conv2d_composed(x, weight, self.geometry)
+        return y + bias[0].reshape(-1, 1, 1) if bias else y
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
@@ -186,9 +195,11 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                              pair(padding, "conv2d", "padding"),
                              pair(dilation, "conv2d", "dilation"), groups)
     x, weight = cast_inputs(x, weight)   # to float16 inside tg.autocast
-    y = Conv2d.apply(x, weight, geometry=geometry, impl=impl)          # (N, F, OH, OW)
     if bias is None:
-        return y
+        return Conv2d.apply(x, weight, geometry=geometry, impl=impl)       # (N, F, OH, OW)
     if bias.shape != (weight.shape[0],):
         raise ShapeError(f"conv2d: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    if bias.dtype == x.dtype == weight.dtype:   # one node; else the add promotes the dtype
+        return Conv2d.apply(x, weight, bias, geometry=geometry, impl=impl)
+    y = Conv2d.apply(x, weight, geometry=geometry, impl=impl)
     return y + bias.reshape(-1, 1, 1)                                  # broadcast over N, OH, OW

@@ -103,7 +103,9 @@ class LSTMLayer(Function):
         shift = 1 - scale                                                # (4H,)
         hc = xp.empty((2, steps, batch, hidden), dtype)                  # the output
         tanh_c = xp.empty((steps, batch, hidden), dtype)
-        h, c, w_hh_t = h0, c0, w_hh.T
+        # W_hhᵀ copied once into row order: the BLAS multiplies a (B, H) block by it 1.6x
+        # faster than by the transposed view, and it does so T times
+        h, c, w_hh_t = h0, c0, xp.ascontiguousarray(w_hh.T)             # (H, 4H)
         for t in range(steps):
             a = gates[t]                                                 # (B, 4H), in place
             a += h @ w_hh_t

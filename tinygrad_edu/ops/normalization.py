@@ -30,25 +30,41 @@ class Normalize(Function):
     (the first term is the direct path, the second the path through μ, the third the path
     through σ). It is computed on arrays (``backward_arrays``); with ``create_graph=True`` the
     engine differentiates the composed form (``composed``) instead, so that the gradient is
-    itself differentiable."""
+    itself differentiable.
 
-    saves_output = True
+    **With LayerNorm's scale and shift.** Given w and b (the normalized axes' shape) it returns
+    y = x̂ · w + b as the same one operation, with g = dL/dy and the sums over the other axes:
 
-    def forward(self, x, axes, eps):
+        dL/dw = Σ g · x̂,    dL/db = Σ g,    and dL/dx as above with dL/dx̂ = g · w.
+    """
+
+    def forward(self, x, *affine, axes, eps):
         self.axes, self.eps = axes, eps
         centered = x - x.mean(axis=axes, keepdims=True)
         variance = (centered * centered).mean(axis=axes, keepdims=True)
         self.inv_std = 1 / self.xp.sqrt(variance + eps)          # 1/σ (kept shape)
         centered *= self.inv_std                                 # x̂, in place: no new array
-        return centered
+        self.x_hat = centered
+        if not affine:
+            return centered
+        weight, bias = affine
+        y = centered * weight                                    # (..., *normalized_shape)
+        y += bias
+        return y
 
     def backward_arrays(self, g):
-        x_hat = self.output.data
+        x_hat, affine_grads = self.x_hat, ()
+        if len(self.inputs) == 3:
+            weight = self.inputs[1].data
+            others = tuple(range(g.ndim - weight.ndim))          # the axes w is broadcast over
+            affine_grads = ((g * x_hat).sum(axis=others), g.sum(axis=others))
+            g = g * weight                                       # dL/dx̂
         grad_x = g - g.mean(axis=self.axes, keepdims=True)
         grad_x -= x_hat * (g * x_hat).mean(axis=self.axes, keepdims=True)
         grad_x *= self.inv_std
-        return grad_x
+        return (grad_x,) + affine_grads
 
-    def composed(self, x):
+    def composed(self, x, *affine):
         _, centered, variance = statistics(x, self.axes)
-        return centered / (variance + self.eps).sqrt()
+        x_hat = centered / (variance + self.eps).sqrt()
+        return x_hat * affine[0] + affine[1] if affine else x_hat

@@ -51,7 +51,9 @@ def max_pool2d_forward(x, geometry: ConvGeometry):
     left = xp.arange(ow) * sw - pw                       # (OW,) first column of each window
 
     y = xp.full((n, c, oh, ow), -xp.inf, dtype=x.dtype)
-    argmax = xp.zeros((n, c, oh, ow), dtype=xp.int64)
+    # a window of nothing but -inf or NaN reports its first pixel inside the image
+    first = xp.maximum(top, 0)[:, None] * w + xp.maximum(left, 0)[None, :]  # (OH, OW)
+    argmax = xp.broadcast_to(first, (n, c, oh, ow)).astype(xp.int64)
     for kh in range(kh_count):
         for kw in range(kw_count):
             candidate = x_padded[:, :, window_slice(kh, sh, oh), window_slice(kw, sw, ow)]

@@ -1,0 +1,71 @@
+"""``linear`` as one operation (ops/linear.py): forward against NumPy, gradients against finite
+differences in float64, the array backward against the composed one, second derivatives, and
+the cases that fall back to the composed form (autocast, mixed dtypes)."""
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+import tinygrad_edu.nn.functional as F
+from tinygrad_edu.ops.linear import Linear, composed_linear
+
+
+def leaves(rng, device, x_shape, out_features=3, bias=True, dtype=np.float64):
+    inputs = [rng.standard_normal(x_shape), rng.standard_normal((out_features, x_shape[-1]))]
+    if bias:
+        inputs.append(rng.standard_normal(out_features))
+    return [tg.Tensor(a.astype(dtype), requires_grad=True, device=device) for a in inputs]
+
+
+@pytest.mark.parametrize("x_shape", [(5, 4), (2, 3, 4), (4,), (0, 4)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_forward_is_one_operation_matching_numpy(rng, device, x_shape, bias):
+    tensors = leaves(rng, device, x_shape, bias=bias)
+    out = F.linear(*tensors)
+    assert isinstance(out.grad_fn, Linear)
+    x, w = tensors[0].numpy(), tensors[1].numpy()
+    expected = x @ w.T + (tensors[2].numpy() if bias else 0)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("x_shape", [(5, 4), (2, 3, 4), (4,)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_gradcheck_and_gradgradcheck(rng, device, x_shape, bias):
+    tensors = leaves(rng, device, x_shape, bias=bias)
+    assert tg.gradcheck(F.linear, tensors)
+    assert tg.gradgradcheck(F.linear, tensors)
+
+
+@pytest.mark.parametrize("wanted", [(True, True, True), (False, True, True), (True, False, False)])
+def test_the_array_backward_agrees_with_the_composed_one(rng, device, wanted):
+    tensors = leaves(rng, device, (2, 5, 4))
+    for tensor, flag in zip(tensors, wanted):
+        tensor.requires_grad = flag
+    chosen = [t for t in tensors if t.requires_grad]
+    upstream = tg.Tensor(rng.standard_normal((2, 5, 3)), device=device)
+    fast = tg.grad(F.linear(*tensors), chosen, upstream)
+    recorded = tg.grad(composed_linear(*tensors), chosen, upstream, create_graph=True)
+    for a, b in zip(fast, recorded):
+        assert a.grad_fn is None
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_float32_stays_float32(rng, device):
+    tensors = leaves(rng, device, (6, 4), dtype=np.float32)
+    F.linear(*tensors).sum().backward()
+    assert all(t.grad.dtype == np.float32 for t in tensors)
+
+
+def test_mixed_dtypes_and_autocast_take_the_composed_form(rng):
+    x, w, b = leaves(rng, "cpu", (6, 4), dtype=np.float32)
+    promoted = F.linear(x, w, b.double())
+    assert not isinstance(promoted.grad_fn, Linear) and promoted.dtype == np.float64
+    with tg.autocast("cpu", dtype=np.float16):
+        half = F.linear(x, w)
+    assert not isinstance(half.grad_fn, Linear) and half.dtype == np.float16
+
+
+def test_a_wrong_input_width_names_the_shapes(rng):
+    x, w, b = leaves(rng, "cpu", (6, 5))
+    with pytest.raises(tg.ShapeError, match="matmul: inner dimensions differ"):
+        F.linear(x, w[:, :4], b)
