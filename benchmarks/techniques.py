@@ -3,7 +3,7 @@
     python -m benchmarks.techniques finetune    # pre-train, then full / LoRA / from scratch
     python -m benchmarks.techniques distill     # CNN teacher -> student 10x smaller, 3 seeds
     python -m benchmarks.techniques quantize    # trained MLP and CNN, float32 vs int8
-    python -m benchmarks.techniques distill --data mnist    # about 4 minutes at one thread
+    python -m benchmarks.techniques distill --data mnist    # 4-5 minutes at one thread
     python -m benchmarks.techniques quantize --data mnist   # about 1 minute
 
 (``--data-dir DIR`` reads MNIST from a directory of the IDX files instead of the installed
@@ -142,9 +142,9 @@ def distill_experiment(data: str = "digits", data_dir=None, seeds=(0, 1, 2),
     (train_x, train_y), (test_x, test_y) = image_data(data, data_dir)
     teacher = distill.train_teacher(train_x, train_y, teacher_epochs, seed=0, width=teacher_width)
     result = {"teacher": distill.accuracy(teacher, test_x, test_y), "width": teacher_width,
-              "teacher_parameters": distill.count(teacher), "epochs": (teacher_epochs,
-              student_epochs), "alone": [], "distilled": [], "alone_train": [],
-              "distilled_train": []}
+              "teacher_parameters": distill.count(teacher),
+              "epochs": (teacher_epochs, student_epochs),
+              "alone": [], "distilled": [], "alone_train": [], "distilled_train": []}
     for seed in seeds:
         for kind, source in (("alone", None), ("distilled", teacher)):
             student = distill.make_student(distill.count(teacher), train_x[0].size, seed)
@@ -190,7 +190,8 @@ def _file_bytes(state: dict, compress: bool) -> int:
 QUANTIZE_EPOCHS = {"digits": 60, "mnist": 3}
 
 
-def quantize_experiment(data: str = "digits", data_dir=None, epochs: int | None = None) -> list[dict]:
+def quantize_experiment(data: str = "digits", data_dir=None,
+                        epochs: int | None = None) -> list[dict]:
     """For the MLP and the CNN: test accuracy, float32 and int8, and the checkpoint's bytes:
     float32 as ``tg.save`` writes it, int8 deflated as ``tinygrad-edu quantize`` writes it, and
     for comparison each the other way (float32 deflated, int8 stored)."""

@@ -95,5 +95,6 @@ class CNN(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def extra_repr(self) -> str:
+        width = f", width={self.width}" if self.width > 1 else ""
         return (f"in_channels={self.in_channels}, num_classes={self.num_classes}, "
-                f"image_size={self.image_size}" + (f", width={self.width}" if self.width > 1 else ""))
+                f"image_size={self.image_size}{width}")
