@@ -38,6 +38,7 @@ def build_step(workload_id: str, implementation: str, kernel: str | None):
     workload = next(w for w in workloads.WORKLOADS if w.id == workload_id)
     data = workload.make_data()
     if implementation == "tinygrad":
+        workloads.warm_up_kernels()   # compiled code is loaded once per process, not per step
         workloads.use_kernels(kernel)
         return workloads.build_tinygrad(workload, data, "cpu")
     state = workloads.initial_state(workload, data)

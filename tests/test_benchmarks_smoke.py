@@ -67,17 +67,32 @@ def test_gpu_section_runs_or_says_it_was_skipped():
 
 def counted_matmul_flops(monkeypatch, run) -> int:
     """The FLOPs of every matrix product ``run()`` executes, 2·(output size)·(inner length),
-    counted at ``MatMul.forward`` (backward's products go through it too)."""
-    from tinygrad_edu.ops import matmul
+    counted at ``MatMul.forward`` (backward's products go through it too) and at the linear
+    layer's own products (``ops/linear.py``: y = x Wᵀ forward, dL/dx and dL/dW backward)."""
+    from tinygrad_edu.ops import linear, matmul
     total = [0]
-    forward = matmul.MatMul.forward
+    forward, linear_forward = matmul.MatMul.forward, linear.Linear.forward
+    linear_backward = linear.Linear.backward_arrays
 
     def counting_forward(self, a, b):
         out = forward(self, a, b)
         total[0] += 2 * out.size * a.shape[-1]
         return out
 
+    def counting_linear_forward(self, x, weight, *bias):
+        out = linear_forward(self, x, weight, *bias)
+        total[0] += 2 * out.size * weight.shape[1]
+        return out
+
+    def counting_linear_backward(self, grad):
+        grads = linear_backward(self, grad)
+        made = sum(g is not None for g in grads[:2])     # dL/dx and dL/dW, each N·out·in
+        total[0] += made * 2 * grad.size * self.inputs[1].shape[1]
+        return grads
+
     monkeypatch.setattr(matmul.MatMul, "forward", counting_forward)
+    monkeypatch.setattr(linear.Linear, "forward", counting_linear_forward)
+    monkeypatch.setattr(linear.Linear, "backward_arrays", counting_linear_backward)
     run()
     return total[0]
 

@@ -213,3 +213,37 @@ def test_switching_off_the_fused_path_builds_the_composed_graph(rng):
     assert not any(isinstance(fn, LSTMLayer) for fn in composed_graph)
     assert len(composed_graph) > 4 * 15
     assert nn.LSTM.fused and not composed.fused
+
+
+# --- the Numba kernel of one backward step (kernels/lstm_cpu.py) -------------------------------
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-6), (np.float64, 1e-14)])
+def test_the_backward_step_kernel_agrees_with_the_reference(dtype, rtol):
+    from tinygrad_edu.kernels import lstm_cpu
+    from tinygrad_edu.ops.lstm import lstm_cell_backward
+    rng = np.random.default_rng(3)
+    batch, hidden = 3, 5
+    arrays = [rng.standard_normal((batch, hidden)).astype(dtype) for _ in range(4)]
+    gates = rng.random((batch, 4 * hidden)).astype(dtype)             # i, f, g, o side by side
+    tanh_c, c_prev = (np.tanh(rng.standard_normal((batch, hidden))).astype(dtype) for _ in "ab")
+    results = []
+    for step in (lstm_cpu.lstm_cell_backward, lstm_cell_backward):
+        da = np.full((batch, 4 * hidden), np.nan, dtype)
+        dc_next = step(*arrays, gates, tanh_c, c_prev, da)
+        results.append((da, dc_next))
+    (da, dc), (da_ref, dc_ref) = results
+    assert da.dtype == dc.dtype == dtype and not np.isnan(da).any()
+    np.testing.assert_allclose(da, da_ref, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(dc, dc_ref, rtol=rtol, atol=rtol)
+
+
+def test_the_layer_gives_the_same_gradients_with_the_kernel_and_the_reference(rng):
+    from tinygrad_edu.kernels import lstm_cpu
+    shapes = [(4, 2, 3), (2, 5), (2, 5), (20, 3), (20, 5), (20,), (20,)]
+    leaves = [tg.Tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    upstream = tg.Tensor(rng.standard_normal((2, 4, 2, 5)))
+    with_kernel = tg.grad(lstm_layer(*leaves, impl=lstm_cpu), leaves, upstream)
+    reference = tg.grad(lstm_layer(*leaves), leaves, upstream)
+    for a, b in zip(with_kernel, reference):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-13)
+    assert tg.gradcheck(lambda *t: lstm_layer(*t, impl=lstm_cpu), leaves)

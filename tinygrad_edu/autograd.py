@@ -14,9 +14,10 @@ Three choices keep this engine small and honest:
 
 - ``backward`` is written with Tensor operations, not raw arrays. Normally it runs under
   ``no_grad`` and records nothing; with ``create_graph=True`` it is recorded like any forward
-  computation, so the gradient is itself differentiable (second derivatives for free). A few
-  large operations add a first-order ``backward_arrays`` for speed, which the walk takes
-  whenever the gradient's graph is not recorded (one hook, ``Function.input_gradients``).
+  computation, so the gradient is itself differentiable (second derivatives for free). The
+  operations that make up most of a training step add a first-order ``backward_arrays`` for
+  speed, which the walk takes whenever the gradient's graph is not recorded (one hook,
+  ``Function.input_gradients``).
 - Broadcasting is undone in exactly one place, :func:`sum_to`, applied to every input gradient.
 - The graph points backwards only (output -> function -> inputs). An operation that needs its own
   output in ``backward`` holds it by weak reference, so a finished graph has no reference cycles
@@ -111,8 +112,9 @@ class Function:
 
     **The fast path: a backward on arrays.** Written in Tensor operations, a backward rule is
     recorded when the graph of the gradient is (``create_graph=True``), which is what makes it
-    differentiable. For a few large operations (convolution, fused attention, the LSTM layer,
-    normalization) that costs too much on every ordinary step, so they also write
+    differentiable. For the operations that make up most of a training step (convolution,
+    attention, the LSTM layer, normalization, the linear layer, the loss, the everyday
+    elementwise operations) that costs too much on every ordinary step, so they also write
 
     - ``backward_arrays(self, grad)``: the same gradients computed on arrays, dL/d(output) as
       an array in, one array (or None) per input out. It is first-order: nothing is recorded.

@@ -1,19 +1,24 @@
-"""Fast paths for the hot spots: Numba kernels for convolution, max pooling and attention.
+"""Fast paths for the hot spots: Numba kernels for convolution, max pooling, attention and the
+LSTM's backward steps.
 
 The operations in ``ops/`` are written once, readably, with NumPy/CuPy array calls: that is the
-*reference*, the definition of each operation. For three of them this package holds compiled
-kernels with exactly the same array-level signatures:
+*reference*, the definition of each operation. For these this package holds compiled kernels
+with exactly the same array-level signatures:
 
 | op           | CPU (``numba.njit``) | GPU (``numba.cuda``) | array functions              |
 |--------------|----------------------|----------------------|------------------------------|
 | "conv2d"     | ``conv_cpu``         | ``conv_cuda``        | conv2d_forward, _backward    |
 | "max_pool2d" | ``pool_cpu``         | ``pool_cuda``        | max_pool2d_forward, _backward|
 | "attention"  | ``attention_cpu``    | ``attention_cuda``   | attention_forward, _backward |
+| "lstm"       | ``lstm_cpu``         | (the reference)      | lstm_cell_backward           |
 
 ``conv_cpu`` picks, per shape, between ``conv_cpu_direct`` (SIMD loops) and ``conv_cpu_im2col``
 (columns + BLAS); ``attention_cpu`` uses ``exp_cpu``, an exponential the compiler can vectorize;
 kernels that call BLAS inside parallel loops keep it to one thread (``blas_threads``). The
 attention kernels are wrapped as one differentiable operation in ``ops/fused_attention.py``.
+``lstm_cpu`` runs one step of the LSTM layer's backpropagation through time (``ops/lstm.py``)
+as one loop instead of twenty small array operations; on a GPU, where CuPy's operations on
+(B, H) arrays are already cheap next to the products, the reference runs.
 
 **Small interfaces.** The convolution and pooling functions take their arrays and one
 ``ConvGeometry`` (``ops/window.py``: stride, padding, dilation, groups and the output size,
@@ -53,13 +58,14 @@ import importlib
 import importlib.util
 import time
 
-OPS = ("conv2d", "max_pool2d", "attention")
+OPS = ("conv2d", "max_pool2d", "attention", "lstm")
 CHOICES = ("numpy", "numba")
-_MODULES = {"cpu": {"conv2d": "conv_cpu", "max_pool2d": "pool_cpu", "attention": "attention_cpu"},
+_MODULES = {"cpu": {"conv2d": "conv_cpu", "max_pool2d": "pool_cpu", "attention": "attention_cpu",
+                    "lstm": "lstm_cpu"},
             "cuda": {"conv2d": "conv_cuda", "max_pool2d": "pool_cuda",
                      "attention": "attention_cuda"}}
 # "auto" on a GPU: the reference for every op, until the numba.cuda kernels are measured faster.
-_AUTO_CUDA = {"conv2d": "numpy", "max_pool2d": "numpy", "attention": "numpy"}
+_AUTO_CUDA = {"conv2d": "numpy", "max_pool2d": "numpy", "attention": "numpy", "lstm": "numpy"}
 
 _settings = {op: "auto" for op in OPS}   # per op: "auto", "numpy" or "numba"
 
@@ -126,12 +132,17 @@ def kernel_module(op: str, device: str):
     (op,) = _ops(op)
     if device not in _MODULES:
         raise ValueError(f"kernels: unknown device {device!r}; expected one of {tuple(_MODULES)}")
+    if op not in _MODULES[device]:
+        raise ValueError(f"kernels: there is no {device} kernel for {op!r}")
     return importlib.import_module(f".{_MODULES[device][op]}", __name__)
 
 
 def select(op: str, device: str, keys: int | None = None):
-    """The kernel module for ``op`` on ``device``, or None for the reference in ``ops/``."""
-    return None if current(op, device, keys) == "numpy" else kernel_module(op, device)
+    """The kernel module for ``op`` on ``device``, or None for the reference in ``ops/`` (also
+    where ``device`` has no kernel for ``op``: the LSTM on a GPU)."""
+    if current(op, device, keys) == "numpy" or op not in _MODULES.get(device, _MODULES["cpu"]):
+        return None
+    return kernel_module(op, device)   # an unknown device is an error there
 
 
 def warmup(dtypes=("float32", "float64")) -> float:
@@ -142,7 +153,7 @@ def warmup(dtypes=("float32", "float64")) -> float:
     from ..ops.window import conv_geometry, pool_geometry
 
     start = time.perf_counter()
-    conv, pool, attention = (kernel_module(op, "cpu") for op in OPS)
+    conv, pool, attention, lstm = (kernel_module(op, "cpu") for op in OPS)
     for dtype in dtypes:
         x = np.ones((1, 2, 5, 5), dtype)
         w = np.ones((2, 1, 3, 3), dtype)
@@ -155,4 +166,6 @@ def warmup(dtypes=("float32", "float64")) -> float:
         q = np.ones((1, 3, 2), dtype)
         out, lse = attention.attention_forward(q, q, q, True, None)
         attention.attention_backward(out, q, q, q, out, lse, True, None)
+        h = np.ones((2, 3), dtype)
+        lstm.lstm_cell_backward(h, h, h, h, np.ones((2, 12), dtype), h, h, np.empty((2, 12), dtype))
     return time.perf_counter() - start

@@ -25,7 +25,9 @@ with finite gradients, for logits of ±1e4.
 
 The gradient of cross_entropy with respect to the logits is the famous softmax(x) - onehot(t)
 (divided by N for the mean); it comes out of log_softmax's backward rule and the gather
-``log_probs[i, t_i]``, whose backward is a scatter into zeros.
+``log_probs[i, t_i]``, whose backward is a scatter into zeros. The everyday case, the mean over
+(N, C) logits of valid class indices, is one operation written with that formula
+(``ops/cross_entropy.py``).
 
 ``reduction`` is "mean" (the default), "sum" or "none" (one loss per element or sample). With
 class weights w or an ``ignore_index``, the mean is Σ_i w[t_i]·loss_i / Σ_i w[t_i] over the
@@ -33,7 +35,10 @@ targets that are not ignored, exactly as in PyTorch.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import ShapeError
+from ..ops.cross_entropy import cross_entropy_of_indices
 from ..ops.elementwise import where
 from ..tensor import Tensor
 from .activation import softplus
@@ -168,6 +173,11 @@ def _picked_log_probs(name: str, log_probs: Tensor, target: Tensor, weight, igno
     return losses, kept
 
 
+def _all_counted(indices, classes: int, ignore_index: int) -> bool:
+    """True when every class index is a valid class and none is ``ignore_index``."""
+    return bool(((indices >= 0) & (indices < classes) & (indices != ignore_index)).all())
+
+
 def _weighted_mean(total: Tensor, kept_weights, device: str) -> Tensor:
     """total / Σ w[t]: the mean over the targets that were not ignored."""
     return total / Tensor._make(kept_weights.sum(), device)
@@ -200,6 +210,10 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     classes = input.shape[class_axis]
     weight = _class_weights("cross_entropy", weight, input, classes)
     target = _as_tensor(target, input)
+    if (reduction == "mean" and weight is None and not label_smoothing and input.ndim == 2
+            and input.dtype in (np.float32, np.float64) and target.shape == input.shape[:1]
+            and target.dtype.kind in "iu" and _all_counted(target.data, classes, ignore_index)):
+        return cross_entropy_of_indices(input, target)   # the everyday case as one operation
     log_probs = input.log_softmax(axis=class_axis)                    # (N, C, d1, ...)
     per_class = (classes,) + (1,) * (input.ndim - 2) if class_axis == 1 else (classes,)
     class_weight = None if weight is None else Tensor._make(weight.reshape(per_class), input.device)

@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import math
 
-from .. import creation
+from .. import creation, kernels
 from ..autograd import ShapeError
 from ..ops.lstm import lstm_cell, lstm_layer
 from ..ops.movement import stack
@@ -202,7 +202,8 @@ class LSTM(_Recurrent):
         sequence = x.transpose(0, 1) if self.batch_first else x         # (T, B, I)
         h_n, c_n = [], []
         for layer, (h, c) in enumerate(self._initial_states(hx, batch, sequence)):
-            hc = lstm_layer(sequence, h, c, *self.layer_parameters(layer))  # (2, T, B, H)
+            hc = lstm_layer(sequence, h, c, *self.layer_parameters(layer),   # (2, T, B, H)
+                            impl=kernels.select("lstm", sequence.device))
             sequence = hc[0]                                             # (T, B, H)
             h_n.append(hc[0, -1])                                        # (B, H)
             c_n.append(hc[1, -1])                                        # (B, H)

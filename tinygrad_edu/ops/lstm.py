@@ -42,6 +42,8 @@ gradient is itself differentiable.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from ..autograd import Function, ShapeError
 from ..tensor import Tensor
 from .movement import stack
@@ -83,13 +85,33 @@ def _gates(a):
     return (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
 
 
+def lstm_cell_backward(grad_h, grad_c, dh_next, dc_next, gates, tanh_c, c_prev, da):
+    """One step of backpropagation through time, on (B, H) arrays (the equations above):
+    writes da_t (B, 4H) into ``da`` and returns dc_t ⊙ f_t, the dc_next of step t - 1.
+    ``gates`` holds i, f, g, o of step t side by side (B, 4H)."""
+    i, f, g, o = _gates(gates)                                           # (B, H) each
+    da_i, da_f, da_g, da_o = _gates(da)
+    dh = grad_h + dh_next                                                # (B, H)
+    dc = dh * o * (1 - tanh_c * tanh_c) + grad_c + dc_next               # (B, H)
+    da_i[...] = (dc * g) * (i * (1 - i))
+    da_f[...] = (dc * c_prev) * (f * (1 - f))
+    da_g[...] = (dc * i) * (1 - g * g)
+    da_o[...] = (dh * tanh_c) * (o * (1 - o))
+    return dc * f
+
+
+# The reference as an ``impl``: the name a kernel module provides (``kernels/lstm_cpu.py``).
+REFERENCE = SimpleNamespace(lstm_cell_backward=lstm_cell_backward)
+
+
 class LSTMLayer(Function):
     """hc = [h_1 .. h_T; c_1 .. c_T] (2, T, B, H) from x (T, B, I), h_0, c_0 (B, H), the
     weights and (optionally) the two biases; backward: backpropagation through time on arrays
-    (the equations are in the module docstring)."""
+    (the equations are in the module docstring). ``impl``: the module whose
+    ``lstm_cell_backward`` runs each step (a Numba kernel), or None for the reference."""
 
-    def forward(self, x, h0, c0, w_ih, w_hh, *biases):
-        xp = self.xp
+    def forward(self, x, h0, c0, w_ih, w_hh, *biases, impl=None):
+        xp, self.impl = self.xp, impl or REFERENCE
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
         dtype = xp.result_type(x, h0, c0, w_ih, w_hh, *biases)
         gates = (x.reshape(steps * batch, -1) @ w_ih.T).astype(dtype, copy=False)  # (T·B, 4H)
@@ -131,16 +153,9 @@ class LSTMLayer(Function):
         dh_next = xp.zeros((batch, hidden), da.dtype)                    # da_{t+1} W_hh
         dc_next = xp.zeros((batch, hidden), da.dtype)                    # dc_{t+1} ⊙ f_{t+1}
         for t in range(steps - 1, -1, -1):
-            i, f, g, o = _gates(self.gates[t])                           # (B, H) each
-            da_i, da_f, da_g, da_o = _gates(da[t])
-            tanh_c, c_prev = self.tanh_c[t], cs[t - 1] if t else c0
-            dh = grad_h[t] + dh_next                                     # (B, H)
-            dc = dh * o * (1 - tanh_c * tanh_c) + grad_c[t] + dc_next    # (B, H)
-            xp.multiply(dc * g, i * (1 - i), out=da_i)
-            xp.multiply(dc * c_prev, f * (1 - f), out=da_f)
-            xp.multiply(dc * i, 1 - g * g, out=da_g)
-            xp.multiply(dh * tanh_c, o * (1 - o), out=da_o)
-            dc_next = dc * f
+            c_prev = cs[t - 1] if t else c0                              # (B, H)
+            dc_next = self.impl.lstm_cell_backward(grad_h[t], grad_c[t], dh_next, dc_next,
+                                                   self.gates[t], self.tanh_c[t], c_prev, da[t])
             dh_next = da[t] @ w_hh                                       # (B, H)
         da = da.reshape(steps * batch, 4 * hidden)                       # (T·B, 4H)
         wanted = [tensor.requires_grad for tensor in self.inputs]
@@ -160,10 +175,11 @@ class LSTMLayer(Function):
 
 
 def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,
-               b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
+               b_ih: Tensor | None = None, b_hh: Tensor | None = None, impl=None) -> Tensor:
     """One LSTM layer over a whole sequence as one operation: x (T, B, I), h0 and c0 (B, H),
     w_ih (4H, I), w_hh (4H, H), b_ih and b_hh (4H,) or both None. Returns (2, T, B, H): [0]
-    holds the hidden states h_1 .. h_T, [1] the cell states c_1 .. c_T."""
+    holds the hidden states h_1 .. h_T, [1] the cell states c_1 .. c_T. ``impl``: the kernel
+    module for the steps of the backward pass, or None for the reference."""
     biases = () if b_ih is None and b_hh is None else (b_ih, b_hh)
     hidden = w_hh.shape[-1]
     if (x.ndim != 3 or x.shape[0] == 0 or h0.shape != (x.shape[1], hidden) or c0.shape != h0.shape
@@ -172,4 +188,4 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,
         shapes = ", ".join(str(getattr(t, "shape", None)) for t in (x, h0, c0, w_ih, w_hh) + biases)
         raise ShapeError(f"lstm_layer: expected x (T, B, I) with T >= 1, h0 and c0 (B, H), "
                          f"w_ih (4H, I), w_hh (4H, H) and both or no biases (4H,), got {shapes}")
-    return LSTMLayer.apply(x, h0, c0, w_ih, w_hh, *biases)
+    return LSTMLayer.apply(x, h0, c0, w_ih, w_hh, *biases, impl=impl)
