@@ -13,6 +13,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu.train import load_checkpoint
+from tinygrad_edu.train.checkpoint import build_model
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON_CODE = '''def greet(name):
@@ -94,6 +95,16 @@ def test_train_cnn_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     checkpoint = load_checkpoint(tmp_path / "checkpoint.npz", expected_model="cnn")
     assert checkpoint["model_config"]["image_size"] == 8
+
+
+def test_train_cnn_width_widens_every_layer_and_the_checkpoint_rebuilds_it(tmp_path):
+    result = tinygrad_edu("train", "cnn", "--width", 2, "--steps", 1, "--batch-size", 8,
+                          "--out", tmp_path, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    model = build_model(load_checkpoint(tmp_path / "checkpoint.npz", expected_model="cnn"))
+    assert model.conv1.weight.shape[0] == 12 and model.fc2.weight.shape == (168, 240)
+    assert_clean_error(tinygrad_edu("train", "mlp", "--width", 2, cwd=tmp_path), "--width")
+    assert_clean_error(tinygrad_edu("train", "cnn", "--width", 0, cwd=tmp_path), "--width")
 
 
 def test_resume_continues_the_saved_run(mlp_run, tmp_path):

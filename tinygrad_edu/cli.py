@@ -103,6 +103,9 @@ def add_train(commands) -> None:
                                                       "rnn 32, gpt 16)")
     train.add_argument("--lr", type=float, help="peak learning rate of the warm-up + cosine "
                                                 "schedule (default: per model)")
+    train.add_argument("--width", type=int, help="cnn: every layer's channels and units times "
+                                                 "WIDTH (default 1, LeNet-5); a wider teacher "
+                                                 "for 'tinygrad-edu distill'")
     train.add_argument("--time-limit", type=float, metavar="SECONDS",
                        help="seconds of training (evaluations not counted); the run re-plans "
                             "its steps from the measured speed as it goes, so that the "
@@ -224,7 +227,7 @@ def run_train(args) -> int:
     given = {"data": args.data, "data_dir": args.data_dir, "epochs": args.epochs,
              "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
              "seed": args.seed, "time_limit": args.time_limit,
-             "sample_length": args.sample_length}
+             "sample_length": args.sample_length, "width": args.width}
     if args.distributed:
         from tinygrad_edu.train.distributed import train_distributed as train_model
     result, lines = train_model(args.model, given, device=args.device, out_dir=args.out,

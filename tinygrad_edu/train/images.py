@@ -107,7 +107,8 @@ def prepare_images(kind: str, settings: dict, device: str) -> dict:
         model = MLP(**config)
         pipeline.append(FlattenImages())
     else:
-        config = {"in_channels": int(channels), "num_classes": 10, "image_size": int(height)}
+        config = {"in_channels": int(channels), "num_classes": 10, "image_size": int(height),
+                  "width": settings.get("width", 1)}
         model = CNN(**config)
     model.to(device)
     train_loader = DataLoader(TensorDataset(train_images, train_labels,

@@ -37,7 +37,7 @@ _TEXT = {"data": "stdlib", "data_dir": None, "epochs": None, "steps": None, "tim
          "warmup": 100, "eval_every": 250, "eval_batches": 20, "sample_length": 300, "seed": 0}
 DEFAULTS = {
     "mlp": {**_IMAGE, "lr": 5e-3, "noise": 0.3},
-    "cnn": {**_IMAGE, "lr": 5e-3, "noise": 0.2},
+    "cnn": {**_IMAGE, "lr": 5e-3, "noise": 0.2, "width": 1},
     "rnn": {**_TEXT, "batch_size": 32, "lr": 1e-2, "weight_decay": 0.0},
     "gpt": {**_TEXT, "batch_size": 16, "lr": 3e-3, "weight_decay": 0.1},
 }
@@ -61,8 +61,10 @@ def resolve_settings(kind: str, given: dict, saved: dict | None = None) -> dict:
             settings["time_limit"] = None    # an explicit step count runs to the end
     elif "epochs" in given and "steps" not in given:
         settings["steps"] = None       # --epochs replaces a step count saved earlier
+    if "width" in given and kind != "cnn":
+        raise SettingsError(f"--width widens the cnn; {kind} has no width setting")
     settings.update(given)
-    for key in ("steps", "epochs", "batch_size"):
+    for key in ("steps", "epochs", "batch_size", "width"):
         if settings.get(key) is not None and settings[key] < 1:
             raise SettingsError(f"--{key.replace('_', '-')} must be at least 1, got {settings[key]}")
     if settings.get("sample_length", 0) < 0:
