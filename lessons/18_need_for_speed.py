@@ -15,6 +15,8 @@
 # 4. **The GPU**: the same code on `device="cuda"` when CuPy and a GPU are there; otherwise the
 #    numba.cuda attention kernel runs in Numba's CUDA simulator (Python threads pretending to be
 #    GPU threads: slow, but the same kernel code), and the lesson says which one ran.
+# 5. **One node instead of three**: for small tensors the engine's bookkeeping per graph node is
+#    the cost, so the layer every network is made of, x Wᵀ + b, is one operation.
 #
 # Timings depend on the machine and on what else it is doing; the lesson prints them and
 # asserts only what does not depend on luck: equal results, and memory's growth with T. The very
@@ -27,8 +29,9 @@
 # Read along: `tinygrad_edu/kernels/__init__.py::select` (the switch),
 # `tinygrad_edu/kernels/conv_cpu.py::conv2d_forward`,
 # `tinygrad_edu/kernels/attention_cpu.py::attention_forward` (the online softmax),
-# `tinygrad_edu/ops/fused_attention.py::FusedAttention` and
-# `tinygrad_edu/kernels/attention_cuda.py::attention_forward`.
+# `tinygrad_edu/ops/fused_attention.py::FusedAttention`,
+# `tinygrad_edu/kernels/attention_cuda.py::attention_forward` and
+# `tinygrad_edu/ops/linear.py::Linear`.
 
 # %%
 from _exercises import run_check_if_asked
@@ -242,6 +245,49 @@ else:
     print(f"\nno GPU here: the numba.cuda attention kernel ran under Numba's CUDA simulator "
           f"(NUMBA_ENABLE_CUDASIM=1) and matches the reference to {difference:.1e}")
     assert difference < 1e-10
+
+
+# %% [markdown]
+# ## 5. One node instead of three
+#
+# For small tensors the engine's own bookkeeping, not the arithmetic, is the cost: every graph
+# node is a `Function` object, a Tensor, an entry in the backward walk, and a backward rule that
+# itself runs more operations. `x @ W.T + b` written with Tensor operations is three nodes (a
+# transpose, the product, the broadcast add), and the bias gradient is found by `sum_to`
+# reducing the broadcast. `F.linear` is one `Function` (PyTorch's `addmm`) with the three
+# gradients written out, dL/dx = g W, dL/dW = gᵀ x, dL/db = Σ g: the same numbers from one node.
+
+# %%
+def graph_nodes(tensor) -> int:
+    """How many Functions made ``tensor`` (each counted once)."""
+    seen, stack = set(), [tensor.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        stack.extend(parent.grad_fn for parent in fn.inputs)
+    return len(seen)
+
+
+x = Tensor(rng.standard_normal((128, 784)).astype(np.float32))
+weight = Tensor(rng.standard_normal((256, 784)).astype(np.float32) * 0.03, requires_grad=True)
+bias = Tensor(np.zeros(256, np.float32), requires_grad=True)
+composed = x @ weight.T + bias                                     # (128, 256)
+fused = F.linear(x, weight, bias)                                  # (128, 256)
+composed_grads = tg.grad(composed.relu().sum(), [weight, bias])
+fused_grads = tg.grad(fused.relu().sum(), [weight, bias])
+for a, b in zip(composed_grads, fused_grads):
+    assert np.allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+print(f"\nx @ W.T + b: {graph_nodes(composed)} graph nodes; F.linear: {graph_nodes(fused)}, "
+      f"with the same gradients")
+assert graph_nodes(composed) == 3 and graph_nodes(fused) == 1
+with threadpool_limits(1):
+    seconds = {name: best_time(lambda: tg.grad(layer(x, weight, bias).sum(), [weight, bias]), 20)
+               for name, layer in (("composed", lambda x, w, b: x @ w.T + b),
+                                   ("F.linear", F.linear))}
+print(f"forward and backward of one (128, 784) -> 256 layer: {seconds['composed'] * 1e3:.2f} ms "
+      f"composed, {seconds['F.linear'] * 1e3:.2f} ms as one node")
 
 print("\nLesson 18 done: measure first; then compile the hot loop, and never hold what you can recompute.")
 
