@@ -125,8 +125,8 @@ def _write_back(tensor: Tensor, buffer: np.ndarray) -> None:
 
 def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM) -> None:
     """Combine ``tensor`` across all ranks, in place: afterwards every rank holds the result."""
+    comm = _comm("all_reduce")   # first: without a process group that is the error to report
     from mpi4py import MPI
-    comm = _comm("all_reduce")
     if not isinstance(op, ReduceOp):
         raise ValueError(f"all_reduce: op must be a ReduceOp (SUM, PRODUCT, MIN, MAX), got {op!r}")
     buffer = _host_buffer(tensor, "all_reduce")
