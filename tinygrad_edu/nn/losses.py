@@ -35,10 +35,8 @@ targets that are not ignored, exactly as in PyTorch.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd import ShapeError
-from ..ops.cross_entropy import cross_entropy_of_indices
+from ..ops import cross_entropy as one_operation
 from ..ops.elementwise import where
 from ..tensor import Tensor
 from .activation import softplus
@@ -173,11 +171,6 @@ def _picked_log_probs(name: str, log_probs: Tensor, target: Tensor, weight, igno
     return losses, kept
 
 
-def _all_counted(indices, classes: int, ignore_index: int) -> bool:
-    """True when every class index is a valid class and none is ``ignore_index``."""
-    return bool(((indices >= 0) & (indices < classes) & (indices != ignore_index)).all())
-
-
 def _weighted_mean(total: Tensor, kept_weights, device: str) -> Tensor:
     """total / Σ w[t]: the mean over the targets that were not ignored."""
     return total / Tensor._make(kept_weights.sum(), device)
@@ -210,10 +203,9 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100,
     classes = input.shape[class_axis]
     weight = _class_weights("cross_entropy", weight, input, classes)
     target = _as_tensor(target, input)
-    if (reduction == "mean" and weight is None and not label_smoothing and input.ndim == 2
-            and input.dtype in (np.float32, np.float64) and target.shape == input.shape[:1]
-            and target.dtype.kind in "iu" and _all_counted(target.data, classes, ignore_index)):
-        return cross_entropy_of_indices(input, target)   # the everyday case as one operation
+    if reduction == "mean" and weight is None and not label_smoothing and \
+            one_operation.fits(input, target, ignore_index):
+        return one_operation.cross_entropy_of_indices(input, target)   # the everyday case
     log_probs = input.log_softmax(axis=class_axis)                    # (N, C, d1, ...)
     per_class = (classes,) + (1,) * (input.ndim - 2) if class_axis == 1 else (classes,)
     class_weight = None if weight is None else Tensor._make(weight.reshape(per_class), input.device)

@@ -15,6 +15,8 @@ same loss from Tensor operations, so the gradient stays differentiable.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Function
 from ..tensor import Tensor
 
@@ -43,6 +45,16 @@ class CrossEntropy(Function):
         log_probs = logits.log_softmax(axis=1)                              # (N, C)
         return -log_probs[Tensor._make(self.rows, logits.device),
                           Tensor._make(self.target, logits.device)].mean()
+
+
+def fits(logits: Tensor, target: Tensor, ignore_index: int) -> bool:
+    """True for float32/float64 logits (N, C) and integer targets (N,) that are all valid
+    classes, none of them ``ignore_index``: the case ``CrossEntropy`` computes."""
+    if logits.ndim != 2 or logits.dtype not in (np.float32, np.float64) or \
+            target.shape != logits.shape[:1] or target.dtype.kind not in "iu":
+        return False
+    indices, classes = target.data, logits.shape[1]
+    return bool(((indices >= 0) & (indices < classes) & (indices != ignore_index)).all())
 
 
 def cross_entropy_of_indices(logits: Tensor, target: Tensor) -> Tensor:
