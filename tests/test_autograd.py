@@ -114,6 +114,49 @@ def test_gradient_of_a_broadcast_is_writable(device):
     assert b.grad.tolist() == [4.0, 4.0]
 
 
+def _slices_everywhere(x):
+    """x (4, 3) cut into overlapping slices, a repeated advanced index, a view of a view, and
+    used whole twice: every way gradients for one tensor arrive from several uses."""
+    parts = [x[0:2] * 2.0, x[1:3].exp(), x[[3, 3, 0]] * 5.0, x[1:][::2].sin(), x * x, x.tanh()]
+    return sum((part * float(i + 1)).sum() for i, part in enumerate(parts))
+
+
+@pytest.mark.parametrize("retain_graph", [False, True])
+def test_slices_and_repeated_uses_add_up_in_one_buffer(device, rng, retain_graph):
+    """The first-order walk adds slice gradients into one buffer (``add_gradient_into``) and
+    sums repeated uses in place; the recorded walk (create_graph) materialises each one. Both
+    must agree, and with the finite differences."""
+    x = leaf(rng.standard_normal((4, 3)), device)
+    _slices_everywhere(x).backward(retain_graph=retain_graph)
+    fast = x.grad.numpy()
+    x.grad = None
+    _slices_everywhere(x).backward(create_graph=True)
+    np.testing.assert_allclose(fast, x.grad.numpy(), rtol=1e-12)
+    assert tg.gradcheck(_slices_everywhere, [leaf(rng.standard_normal((4, 3)), device)])
+
+
+def test_a_second_backward_adds_to_a_gradient_the_walk_made(device, rng):
+    """The buffer a leaf takes over without a copy must not be written by a later walk."""
+    x = leaf(rng.standard_normal((4, 3)), device)
+    _slices_everywhere(x).backward()
+    first = x.grad
+    first_values = first.numpy().copy()
+    _slices_everywhere(x).backward()
+    np.testing.assert_allclose(first.numpy(), first_values)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first_values, rtol=1e-12)
+
+
+def test_slice_gradients_do_not_write_into_a_shared_gradient(device):
+    """x + y hands one gradient array to both inputs; when x's later gets slices added, y's
+    must stay as it was."""
+    x = tg.Tensor([1.0, 2.0, 3.0], requires_grad=True, device=device)
+    y = tg.Tensor([0.0, 0.0, 0.0], requires_grad=True, device=device)
+    s = x * 1.0                     # s gets the shared gradient of the add, then a slice's
+    ((s + y).sum() + (s[1:] * 10.0).sum()).backward()
+    assert y.grad.tolist() == [1.0, 1.0, 1.0]
+    assert x.grad.tolist() == [1.0, 11.0, 11.0]
+
+
 # ----------------------------------------------------------------------------- create_graph, grad
 
 def test_create_graph_gives_second_and_third_derivatives(device):

@@ -125,11 +125,19 @@ class Function:
     same computation written with Tensor operations" defines ``composed(self, *inputs)``, that
     computation, and gets ``backward`` for free: the default ``backward`` differentiates it.
 
+    **Slices add into one buffer.** An operation that reads part of its one input (indexing)
+    may also write ``add_gradient_into(self, total, grad)``: add dL/d(input) for dL/d(output) =
+    ``grad`` into the array ``total`` of the input's shape, in place. On the first-order path
+    the backward walk then keeps one zero-initialised buffer per sliced tensor and lets every
+    slice add its part (q, k and v cut from one projection: one buffer, not three arrays of
+    the whole shape that are summed afterwards).
+
     ``Function.apply(*tensors, **params)`` runs forward and links the result into the graph.
     """
 
     saves_output = False   # set True when backward needs the output (exp, tanh, softmax...)
     backward_arrays = None  # optionally: a first-order backward on arrays (see above)
+    add_gradient_into = None  # optionally: a slice's gradient added in place (see above)
     inputs: tuple
     _output_ref = None
 
@@ -260,8 +268,14 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
     With ``targets=None`` the gradients of the leaves are added to their ``.grad``; otherwise the
     gradients of the tensors whose ids are in ``targets`` are returned as {id: gradient}.
     Without ``retain_graph`` every function walked is marked as released, as PyTorch frees the
-    buffers a backward needs, so a second walk through it raises instead of silently working."""
+    buffers a backward needs, so a second walk through it raises instead of silently working.
+
+    Gradients arriving for one tensor from several uses are summed. The first sum is a new
+    array that only this walk holds (``own``); later arrivals, and slices through
+    ``add_gradient_into``, are added into it in place. Arrays handed over by a backward rule are
+    never written: one may be shared (``x + y`` gives the same gradient to both inputs)."""
     pending: dict[int, Tensor] = {}
+    own: set[int] = set()   # ids of the tensors whose pending gradient this walk may write into
     for out, seed in zip(outputs, seeds):
         pending[id(out)] = pending[id(out)] + seed if id(out) in pending else seed
     found = {}
@@ -274,15 +288,18 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
                 found[id(node)] = grad
             fn = node.grad_fn
             if fn is None:   # a leaf: this gradient is final
-                if targets is None:
-                    node.grad = _accumulate(node.grad, grad, create_graph)
+                if targets is None:   # an array of the walk's own needs no copy
+                    node.grad = (grad if node.grad is None and id(node) in own
+                                 else _accumulate(node.grad, grad, create_graph))
                 continue
             if getattr(fn, "released", False):
                 raise RuntimeError(_FREED)
-            input_grads = fn.input_gradients(grad, create_graph)
             if not retain_graph:
                 fn.released = True
-            for parent, parent_grad in zip(fn.inputs, input_grads):
+            if fn.add_gradient_into is not None and not create_graph:
+                _add_slice_gradient(fn, grad, pending, own)
+                continue
+            for parent, parent_grad in zip(fn.inputs, fn.input_gradients(grad, create_graph)):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 if parent_grad.shape != parent.shape:
@@ -290,8 +307,29 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
                 if parent_grad.dtype != parent.dtype:   # float32 x * float64 y: dL/dx is float32
                     parent_grad = parent_grad.astype(parent.dtype)
                 key = id(parent)
-                pending[key] = pending[key] + parent_grad if key in pending else parent_grad
+                if key in own:
+                    pending[key].data += parent_grad.data
+                elif key in pending:
+                    pending[key] = pending[key] + parent_grad
+                    if not create_graph:
+                        own.add(key)
+                else:
+                    pending[key] = parent_grad
     return found
+
+
+def _add_slice_gradient(fn: Function, grad: Tensor, pending: dict, own: set) -> None:
+    """Add a slice's gradient into the one buffer of the sliced tensor (made on first use)."""
+    parent = fn.inputs[0]
+    if not parent.requires_grad:
+        return
+    key = id(parent)
+    if key not in own:
+        buffer = (pending[key].data.copy() if key in pending
+                  else parent.xp.zeros(parent.shape, dtype=parent.dtype))
+        pending[key] = parent._make(buffer, parent.device)
+        own.add(key)
+    fn.add_gradient_into(pending[key].data, grad.data)
 
 
 def _accumulate(total: Tensor | None, grad: Tensor, create_graph: bool) -> Tensor:

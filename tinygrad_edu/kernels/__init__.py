@@ -1,5 +1,5 @@
-"""Fast paths for the hot spots: Numba kernels for convolution, max pooling, attention and the
-LSTM's backward steps.
+"""Fast paths for the hot spots: Numba kernels for convolution, max pooling, attention, the
+LSTM's backward steps, the tanh GELU and LayerNorm.
 
 The operations in ``ops/`` are written once, readably, with NumPy/CuPy array calls: that is the
 *reference*, the definition of each operation. For these this package holds compiled kernels
@@ -11,14 +11,18 @@ with exactly the same array-level signatures:
 | "max_pool2d" | ``pool_cpu``         | ``pool_cuda``        | max_pool2d_forward, _backward|
 | "attention"  | ``attention_cpu``    | ``attention_cuda``   | attention_forward, _backward |
 | "lstm"       | ``lstm_cpu``         | (the reference)      | lstm_cell_backward           |
+| "gelu"       | ``gelu_cpu``         | (the reference)      | gelu_tanh_forward, _backward |
+| "layer_norm" | ``layer_norm_cpu``   | (the reference)      | layer_norm_forward, _backward|
 
 ``conv_cpu`` picks, per shape, between ``conv_cpu_direct`` (SIMD loops) and ``conv_cpu_im2col``
 (columns + BLAS); ``attention_cpu`` uses ``exp_cpu``, an exponential the compiler can vectorize;
 kernels that call BLAS inside parallel loops keep it to one thread (``blas_threads``). The
 attention kernels are wrapped as one differentiable operation in ``ops/fused_attention.py``.
 ``lstm_cpu`` runs one step of the LSTM layer's backpropagation through time (``ops/lstm.py``)
-as one loop instead of twenty small array operations; on a GPU, where CuPy's operations on
-(B, H) arrays are already cheap next to the products, the reference runs.
+as one loop instead of twenty small array operations, ``gelu_cpu`` the tanh GELU in three
+passes instead of a dozen and ``layer_norm_cpu`` LayerNorm in one pass per row; on a GPU, where
+CuPy's elementwise operations are already cheap next to the products, the reference runs for
+these three.
 
 **Small interfaces.** The convolution and pooling functions take their arrays and one
 ``ConvGeometry`` (``ops/window.py``: stride, padding, dilation, groups and the output size,
@@ -58,14 +62,14 @@ import importlib
 import importlib.util
 import time
 
-OPS = ("conv2d", "max_pool2d", "attention", "lstm")
+OPS = ("conv2d", "max_pool2d", "attention", "lstm", "gelu", "layer_norm")
 CHOICES = ("numpy", "numba")
 _MODULES = {"cpu": {"conv2d": "conv_cpu", "max_pool2d": "pool_cpu", "attention": "attention_cpu",
-                    "lstm": "lstm_cpu"},
+                    "lstm": "lstm_cpu", "gelu": "gelu_cpu", "layer_norm": "layer_norm_cpu"},
             "cuda": {"conv2d": "conv_cuda", "max_pool2d": "pool_cuda",
                      "attention": "attention_cuda"}}
 # "auto" on a GPU: the reference for every op, until the numba.cuda kernels are measured faster.
-_AUTO_CUDA = {"conv2d": "numpy", "max_pool2d": "numpy", "attention": "numpy", "lstm": "numpy"}
+_AUTO_CUDA = {op: "numpy" for op in OPS}
 
 _settings = {op: "auto" for op in OPS}   # per op: "auto", "numpy" or "numba"
 
@@ -139,7 +143,7 @@ def kernel_module(op: str, device: str):
 
 def select(op: str, device: str, keys: int | None = None):
     """The kernel module for ``op`` on ``device``, or None for the reference in ``ops/`` (also
-    where ``device`` has no kernel for ``op``: the LSTM on a GPU)."""
+    where ``device`` has no kernel for ``op``: the LSTM, the GELU and LayerNorm on a GPU)."""
     if current(op, device, keys) == "numpy" or op not in _MODULES.get(device, _MODULES["cpu"]):
         return None
     return kernel_module(op, device)   # an unknown device is an error there
@@ -153,7 +157,7 @@ def warmup(dtypes=("float32", "float64")) -> float:
     from ..ops.window import conv_geometry, pool_geometry
 
     start = time.perf_counter()
-    conv, pool, attention, lstm = (kernel_module(op, "cpu") for op in OPS)
+    conv, pool, attention, lstm, gelu, layer_norm = (kernel_module(op, "cpu") for op in OPS)
     for dtype in dtypes:
         x = np.ones((1, 2, 5, 5), dtype)
         w = np.ones((2, 1, 3, 3), dtype)
@@ -168,4 +172,7 @@ def warmup(dtypes=("float32", "float64")) -> float:
         attention.attention_backward(out, q, q, q, out, lse, True, None)
         h = np.ones((2, 3), dtype)
         lstm.lstm_cell_backward(h, h, h, h, np.ones((2, 12), dtype), h, h, np.empty((2, 12), dtype))
+        gelu.gelu_tanh_backward(h, gelu.gelu_tanh_forward(h))
+        y, saved = layer_norm.layer_norm_forward(h, h[0], h[0], 1e-5)
+        layer_norm.layer_norm_backward(y, h, h[0], saved)
     return time.perf_counter() - start

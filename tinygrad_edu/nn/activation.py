@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from .. import kernels
 from ..ops.activation import Erf, GeluTanh, LogOnePlusExp
 from ..ops.elementwise import where
 from ..tensor import Tensor
@@ -58,8 +61,9 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """x·Φ(x). ``approximate="tanh"`` uses the tanh formula of GPT-2 and BERT instead of erf."""
     if approximate == "none":
         return x * 0.5 * (1 + erf(x * (1 / math.sqrt(2))))
-    if approximate == "tanh":
-        return GeluTanh.apply(x)
+    if approximate == "tanh":   # the kernel takes float32 and float64 (None: the reference)
+        fast = x.dtype in (np.float32, np.float64)
+        return GeluTanh.apply(x, impl=kernels.select("gelu", x.device) if fast else None)
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 

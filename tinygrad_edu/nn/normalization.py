@@ -31,6 +31,9 @@ Parameter and buffer names (``weight``, ``bias``, ``running_mean``, ``running_va
 """
 from __future__ import annotations
 
+import numpy as np
+
+from .. import kernels
 from ..autograd import ShapeError
 from ..ops.normalization import Normalize, statistics
 from ..tensor import Tensor
@@ -54,7 +57,9 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
     axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
     if weight is not None and bias is not None and x.dtype == weight.dtype == bias.dtype \
             and weight.shape == bias.shape == normalized_shape:   # the usual case: one node
-        return Normalize.apply(x, weight, bias, axes=axes, eps=eps)
+        fast = x.dtype in (np.float32, np.float64) and weight.numel() > 0  # what the kernel takes
+        impl = kernels.select("layer_norm", x.device) if fast else None
+        return Normalize.apply(x, weight, bias, axes=axes, eps=eps, impl=impl)
     y = Normalize.apply(x, axes=axes, eps=eps)          # (..., *normalized_shape)
     if weight is not None:
         y = y * weight

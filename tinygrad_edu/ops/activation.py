@@ -17,6 +17,7 @@ Most activations are one line composed from primitives whose backward rules alre
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 from .. import backend
 from ..autograd import Function
@@ -61,20 +62,41 @@ def gelu_tanh_slope(x, tanh_u):
     return (1 + tanh_u) * 0.5 + (x * 0.5) * (1 - tanh_u * tanh_u) * du_dx
 
 
+def _tanh(array):
+    return backend.array_module(backend.device_of(array)).tanh(array)
+
+
+def gelu_tanh_forward(x):
+    """The reference on arrays: z = x/2 · (1 + tanh u)."""
+    return x * 0.5 * (1 + _tanh(gelu_tanh_inner(x)))
+
+
+def gelu_tanh_backward(grad, x):
+    """The reference on arrays: dL/dx = dL/dz · dz/dx, with tanh u computed again from x."""
+    return grad * gelu_tanh_slope(x, _tanh(gelu_tanh_inner(x)))
+
+
+# The reference as an ``impl``: the names a kernel module provides (``kernels/gelu_cpu.py``).
+REFERENCE = SimpleNamespace(gelu_tanh_forward=gelu_tanh_forward,
+                            gelu_tanh_backward=gelu_tanh_backward)
+
+
 class GeluTanh(Function):
     """z = x/2 · (1 + tanh u),  u = √(2/π)(x + 0.044715 x³)   (GPT-2's GELU);
-    dz/dx = ``gelu_tanh_slope(x, tanh u)``, with tanh u kept from the forward pass.
+    dz/dx = ``gelu_tanh_slope(x, tanh u)``.
 
-    ``backward_arrays`` evaluates the slope on arrays; ``backward``, taken when the gradient's
-    graph is recorded (``create_graph=True``), builds the same slope from Tensor operations, so
-    the gradient stays differentiable."""
+    ``impl`` computes both directions on arrays: the reference above, or a kernel module
+    (``kernels/gelu_cpu.py``). Neither keeps tanh u from forward to backward: recomputing it
+    from x costs less than holding a second array of the activation's size. ``backward``,
+    taken when the gradient's graph is recorded (``create_graph=True``), builds the same slope
+    from Tensor operations, so the gradient stays differentiable."""
 
-    def forward(self, a):
-        self.tanh_u = self.xp.tanh(gelu_tanh_inner(a))
-        return a * 0.5 * (1 + self.tanh_u)
+    def forward(self, a, impl=None):
+        self.impl = impl or REFERENCE
+        return self.impl.gelu_tanh_forward(a)
 
     def backward_arrays(self, grad):
-        return grad * gelu_tanh_slope(self.inputs[0].data, self.tanh_u)
+        return self.impl.gelu_tanh_backward(grad, self.inputs[0].data)
 
     def backward(self, grad):
         (x,) = self.inputs

@@ -95,6 +95,10 @@ class GetItem(Function):
     def backward(self, grad):
         return IndexAdd.apply(grad, shape=self.inputs[0].shape, index=self.index)
 
+    def add_gradient_into(self, total, grad):
+        """total[index] += grad in place, each repeated pick counted (see IndexAdd)."""
+        _add_at(total, self.index, grad)
+
 
 class IndexAdd(Function):
     """z = zeros(shape) with g added at ``index``: the gradient of ``a[index]``.
@@ -106,14 +110,19 @@ class IndexAdd(Function):
     def forward(self, g, shape, index):
         self.index = index
         out = self.xp.zeros(shape, dtype=g.dtype)
-        if _is_advanced(index):
-            backend.scatter_add(out, index, g)
-        else:   # basic slicing never picks an element twice: plain assignment is enough
-            out[index] = g
+        _add_at(out, index, g)
         return out
 
     def backward(self, grad):
         return GetItem.apply(grad, index=self.index)
+
+
+def _add_at(target, index, values) -> None:
+    """target[index] += values, in place."""
+    if _is_advanced(index):
+        backend.scatter_add(target, index, values)
+    else:   # basic slicing never picks an element twice: a plain add is enough
+        target[index] += values
 
 
 class Cat(Function):

@@ -36,10 +36,16 @@ class Normalize(Function):
     y = x̂ · w + b as the same one operation, with g = dL/dy and the sums over the other axes:
 
         dL/dw = Σ g · x̂,    dL/db = Σ g,    and dL/dx as above with dL/dx̂ = g · w.
+
+    ``impl``: None for the array code below, or, for that affine case over the last axes, a
+    kernel module (``kernels/layer_norm_cpu.py``) with the same rules in one pass per row.
     """
 
-    def forward(self, x, *affine, axes, eps):
-        self.axes, self.eps = axes, eps
+    def forward(self, x, *affine, axes, eps, impl=None):
+        self.axes, self.eps, self.impl = axes, eps, impl
+        if impl is not None:
+            y, self.saved = impl.layer_norm_forward(x, *affine, eps)      # saved: μ, 1/σ
+            return y
         centered = x - x.mean(axis=axes, keepdims=True)
         variance = (centered * centered).mean(axis=axes, keepdims=True)
         self.inv_std = 1 / self.xp.sqrt(variance + eps)          # 1/σ (kept shape)
@@ -53,6 +59,9 @@ class Normalize(Function):
         return y
 
     def backward_arrays(self, g):
+        if self.impl is not None:
+            x, weight = self.inputs[0].data, self.inputs[1].data
+            return self.impl.layer_norm_backward(g, x, weight, self.saved)
         x_hat, affine_grads = self.x_hat, ()
         if len(self.inputs) == 3:
             weight = self.inputs[1].data
