@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu.autograd import ShapeError, sum_to
+from tinygrad_edu.autograd import Function, ShapeError, sum_to
 from strategies import leaf, make_array
 
 
@@ -158,6 +158,28 @@ def test_slice_gradients_do_not_write_into_a_shared_gradient(device):
 
 
 # ----------------------------------------------------------------------------- create_graph, grad
+
+class _Scale(Function):
+    """z = a · w with no backward of its own: the default backward differentiates ``composed``."""
+
+    def forward(self, a, w):
+        return a * w
+
+    def composed(self, a, w):
+        return a * w
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_composed_backward_takes_partial_derivatives(create_graph, device, rng):
+    """z = (x·w)·w through two one-node operations that share w: dz/dw = 2xw. The inner
+    operation's path to w belongs to the outer walk; the outer operation's own backward must
+    not follow it too (it once did, counting that path twice). Without create_graph the
+    composed form must still be recorded to be differentiated (it once was not: no gradient)."""
+    x, w = (leaf(rng.standard_normal(3), device) for _ in range(2))
+    _Scale.apply(_Scale.apply(x, w), w).sum().backward(create_graph=create_graph)
+    np.testing.assert_allclose(w.grad.numpy(), 2 * x.numpy() * w.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), w.numpy() ** 2, rtol=1e-12)
+    assert tg.gradgradcheck(lambda a, b: _Scale.apply(_Scale.apply(a, b), b), [x, w])
 
 def test_create_graph_gives_second_and_third_derivatives(device):
     x = tg.Tensor([0.5, -1.5], dtype=np.float64, requires_grad=True, device=device)

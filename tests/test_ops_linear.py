@@ -50,6 +50,31 @@ def test_the_array_backward_agrees_with_the_composed_one(rng, device, wanted):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)
 
 
+def test_shared_weights_and_inputs_sum_their_gradients(rng, device):
+    """Linear's gradients are fresh arrays the backward walk keeps and adds into in place: a
+    weight used by two layers and an input used twice must still get the sum of both uses, and
+    the leaves' .grad must not share memory."""
+    x, weight, bias = leaves(rng, device, (5, 4), out_features=4)
+
+    def two_layers(x, weight, bias):
+        hidden = F.linear(x, weight, bias).tanh()
+        return (F.linear(hidden, weight, bias) * F.linear(x, weight)).sum()
+
+    two_layers(x, weight, bias).backward()
+    fast = [t.grad.numpy().copy() for t in (x, weight, bias)]
+    for t in (x, weight, bias):
+        t.grad = None
+    two_layers(x, weight, bias).backward(create_graph=True)
+    for mine, recorded, t in zip(fast, (x.grad, weight.grad, bias.grad), (x, weight, bias)):
+        np.testing.assert_allclose(mine, recorded.numpy(), rtol=1e-12, atol=1e-12)
+    assert tg.gradcheck(two_layers, [x, weight, bias])
+    x.grad = weight.grad = bias.grad = None
+    two_layers(x, weight, bias).backward()
+    weight.grad.data[:] = 0                                   # an optimizer writes .grad in place
+    np.testing.assert_allclose(x.grad.numpy(), fast[0], rtol=1e-12)
+    np.testing.assert_allclose(bias.grad.numpy(), fast[2], rtol=1e-12)
+
+
 def test_float32_stays_float32(rng, device):
     tensors = leaves(rng, device, (6, 4), dtype=np.float32)
     F.linear(*tensors).sum().backward()

@@ -125,6 +125,11 @@ class Function:
     same computation written with Tensor operations" defines ``composed(self, *inputs)``, that
     computation, and gets ``backward`` for free: the default ``backward`` differentiates it.
 
+    **Fresh gradients.** A class whose ``backward_arrays`` returns arrays made for that call
+    alone (no view of ``grad``, no array returned for two inputs) sets ``fresh_gradients =
+    True``: the backward walk may then add later arrivals into them in place and hand them to a
+    leaf as its ``.grad`` without a copy.
+
     **Slices add into one buffer.** An operation that reads part of its one input (indexing)
     may also write ``add_gradient_into(self, total, grad)``: add dL/d(input) for dL/d(output) =
     ``grad`` into the array ``total`` of the input's shape, in place. On the first-order path
@@ -138,6 +143,7 @@ class Function:
     saves_output = False   # set True when backward needs the output (exp, tanh, softmax...)
     backward_arrays = None  # optionally: a first-order backward on arrays (see above)
     add_gradient_into = None  # optionally: a slice's gradient added in place (see above)
+    fresh_gradients = False   # True: backward_arrays returns new, unshared arrays (see above)
     inputs: tuple
     _output_ref = None
 
@@ -192,7 +198,7 @@ class Function:
             raise NotImplementedError(f"{type(self).__name__} defines neither backward nor "
                                       f"composed")
         wanted = [tensor for tensor in self.inputs if tensor.requires_grad]
-        found = iter(_gradient_of_composed(self.composed(*self.inputs), wanted, grad))
+        found = iter(_gradient_of_composed(self, wanted, grad))
         return tuple(next(found) if tensor.requires_grad else None for tensor in self.inputs)
 
     def composed(self, *inputs: Tensor) -> Tensor:
@@ -235,9 +241,10 @@ def sum_to(grad: Tensor, shape: tuple, op: str = "backward") -> Tensor:
     return grad.reshape(shape) if grad.shape != tuple(shape) else grad
 
 
-def _topological_order(roots) -> list:
-    """Every tensor that needs a gradient, each after all of its inputs. No recursion, so a graph
-    100,000 operations deep is fine: an explicit stack holds (tensor, inputs_done) pairs."""
+def _topological_order(roots, stop=frozenset()) -> list:
+    """Every tensor that needs a gradient, each after all of its inputs (not looking past the
+    tensors whose ids are in ``stop``). No recursion, so a graph 100,000 operations deep is
+    fine: an explicit stack holds (tensor, inputs_done) pairs."""
     order, seen = [], set()
     stack = [(root, False) for root in roots]
     while stack:
@@ -249,7 +256,7 @@ def _topological_order(roots) -> list:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        if node.grad_fn is not None:
+        if node.grad_fn is not None and id(node) not in stop:
             for parent in node.grad_fn.inputs:
                 if parent.requires_grad and id(parent) not in seen:
                     stack.append((parent, False))
@@ -262,30 +269,36 @@ _FREED = ("backward: trying to go backward through the graph a second time; its 
 
 
 def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
-                   retain_graph: bool = True) -> dict:
+                   retain_graph: bool = True, partial: bool = False) -> dict:
     """Send ``seeds`` (dL/d output) back through the graph.
 
     With ``targets=None`` the gradients of the leaves are added to their ``.grad``; otherwise the
     gradients of the tensors whose ids are in ``targets`` are returned as {id: gradient}.
     Without ``retain_graph`` every function walked is marked as released, as PyTorch frees the
     buffers a backward needs, so a second walk through it raises instead of silently working.
+    With ``partial`` the walk stops at the targets: their gradients are partial derivatives,
+    each target held fixed when another is varied, even if one was computed from another.
 
     Gradients arriving for one tensor from several uses are summed. The first sum is a new
-    array that only this walk holds (``own``); later arrivals, and slices through
-    ``add_gradient_into``, are added into it in place. Arrays handed over by a backward rule are
-    never written: one may be shared (``x + y`` gives the same gradient to both inputs)."""
+    array that only this walk holds (``own``), as are the results of a rule with
+    ``fresh_gradients``; later arrivals, and slices through ``add_gradient_into``, are added
+    into such an array in place. Other arrays handed over by a backward rule are never written:
+    one may be shared (``x + y`` gives the same gradient to both inputs)."""
     pending: dict[int, Tensor] = {}
     own: set[int] = set()   # ids of the tensors whose pending gradient this walk may write into
     for out, seed in zip(outputs, seeds):
         pending[id(out)] = pending[id(out)] + seed if id(out) in pending else seed
     found = {}
     with _GradMode(create_graph):
-        for node in reversed(_topological_order(outputs)):
+        stop = targets if partial else frozenset()
+        for node in reversed(_topological_order(outputs, stop)):
             grad = pending.pop(id(node), None)
             if grad is None:
                 continue
             if targets is not None and id(node) in targets:
                 found[id(node)] = grad
+                if partial:
+                    continue
             fn = node.grad_fn
             if fn is None:   # a leaf: this gradient is final
                 if targets is None:   # an array of the walk's own needs no copy
@@ -299,6 +312,7 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
             if fn.add_gradient_into is not None and not create_graph:
                 _add_slice_gradient(fn, grad, pending, own)
                 continue
+            fresh = fn.fresh_gradients and fn.backward_arrays is not None and not create_graph
             for parent, parent_grad in zip(fn.inputs, fn.input_gradients(grad, create_graph)):
                 if parent_grad is None or not parent.requires_grad:
                     continue
@@ -315,6 +329,8 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
                         own.add(key)
                 else:
                     pending[key] = parent_grad
+                    if fresh:
+                        own.add(key)
     return found
 
 
@@ -393,11 +409,23 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None,
                    retain_graph=retain_graph)
 
 
-def _gradient_of_composed(output: Tensor, inputs: list, grad_output: Tensor) -> tuple:
-    """``Function.backward``'s default: d(output)/d(inputs) · grad_output, recorded exactly when
-    the walk that asks for it records (inside the walk, grad mode is ``create_graph``). An input
-    the composed form does not use gets None, as from any backward."""
-    return grad(output, inputs, grad_output, create_graph=_grad_enabled, allow_unused=True)
+def _gradient_of_composed(fn: Function, inputs: list, grad_output: Tensor) -> tuple:
+    """``Function.backward``'s default: ∂(fn.composed)/∂(inputs) · grad_output.
+
+    The composed form is always recorded, since it is differentiated right away; its gradient
+    is recorded exactly when the walk that asks for it records (inside the walk, grad mode is
+    ``create_graph``). These are partial derivatives: the walk stops at the inputs, because the
+    paths behind them (the same weight used by an earlier layer) are the outer walk's to
+    follow. An input the composed form does not use gets None, as from any backward."""
+    record = _grad_enabled
+    with _GradMode(True):
+        output = fn.composed(*fn.inputs)
+    if not output.requires_grad:
+        return (None,) * len(inputs)
+    seed = _seed(output, grad_output, "backward")
+    found = _backpropagate([output], [seed if record else seed.detach()], record,
+                           targets={id(t) for t in inputs}, retain_graph=record, partial=True)
+    return tuple(found.get(id(tensor)) for tensor in inputs)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,

@@ -91,6 +91,8 @@ class GeluTanh(Function):
     taken when the gradient's graph is recorded (``create_graph=True``), builds the same slope
     from Tensor operations, so the gradient stays differentiable."""
 
+    fresh_gradients = True   # both implementations return a new array
+
     def forward(self, a, impl=None):
         self.impl = impl or REFERENCE
         return self.impl.gelu_tanh_forward(a)

@@ -25,6 +25,8 @@ class CrossEntropy(Function):
     """L = mean_n (logsumexp(z_n) - z_n[t_n]) for logits z (N, C) and ``target`` t (N,), an
     integer array of valid classes; dL/dz = (softmax(z) - onehot(t)) / N."""
 
+    fresh_gradients = True   # dL/dlogits is a new array
+
     def forward(self, logits, target):
         xp = self.xp
         self.target, self.rows = target, xp.arange(len(target))

@@ -36,6 +36,8 @@ def composed_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Te
 class Linear(Function):
     """y = x Wᵀ (+ b) for x (..., in), W (out, in), b (out,); the rules are above."""
 
+    fresh_gradients = True   # three new products and sums: the walk may keep them
+
     def forward(self, x, weight, *bias):
         rows = x.reshape(-1, x.shape[-1])                               # (N, in)
         y = rows @ weight.T                                             # (N, out)

@@ -41,6 +41,8 @@ class Normalize(Function):
     kernel module (``kernels/layer_norm_cpu.py``) with the same rules in one pass per row.
     """
 
+    fresh_gradients = True   # every gradient is a new array, in both implementations
+
     def forward(self, x, *affine, axes, eps, impl=None):
         self.axes, self.eps, self.impl = axes, eps, impl
         if impl is not None:
