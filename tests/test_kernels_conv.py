@@ -86,6 +86,36 @@ def test_conv2d_kernels_accept_non_contiguous_inputs(rng, stride, path):
         assert relative_error(got, expected) < 1e-10
 
 
+@pytest.mark.parametrize("path", ["direct", "im2col"])
+@pytest.mark.parametrize("stride", [(1, 1), (2, 2)])
+def test_conv2d_backward_skips_the_input_gradient_when_not_asked(rng, path, stride):
+    """An image fed to the first layer needs no gradient: without ``input_grad`` dL/dx is None
+    (never computed) and dL/dw is the same as with it, in every implementation."""
+    x, w = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 2))
+    geometry = conv_geometry(x.shape, w.shape, stride, (1, 1), (1, 1), 1)
+    grad_y = rng.standard_normal((2, 4) + geometry.output)
+    with strategy(path):
+        both = conv_cpu.conv2d_backward(grad_y, x, w, geometry)
+        weight_only = conv_cpu.conv2d_backward(grad_y, x, w, geometry, input_grad=False)
+    reference = conv_ops.conv2d_backward(grad_y, x, w, geometry, input_grad=False)
+    assert weight_only[0] is None and reference[0] is None
+    assert relative_error(weight_only[1], both[1]) < 1e-12
+    assert relative_error(reference[1], both[1]) < 1e-10
+
+
+def test_the_conv_layer_asks_for_the_input_gradient_only_when_needed(rng, monkeypatch):
+    asked = []
+    original = conv_cpu.conv2d_backward
+    monkeypatch.setattr(conv_cpu, "conv2d_backward", lambda *args: asked.append(args[4]) or
+                        original(*args))
+    w = tg.Tensor(rng.standard_normal((2, 1, 3, 3)), requires_grad=True)
+    for needs_grad in (False, True):
+        x = tg.Tensor(rng.standard_normal((1, 1, 5, 5)), requires_grad=needs_grad)
+        conv_ops.conv2d(x, w, impl=conv_cpu).sum().backward()
+        assert (x.grad is not None) == needs_grad
+    assert asked == [False, True]
+
+
 def test_conv2d_kernel_on_size_one_everything(rng):
     x, w = rng.standard_normal((1, 1, 1, 1)), rng.standard_normal((1, 1, 1, 1))
     geometry = conv_geometry(x.shape, w.shape, (1, 1), (0, 0), (1, 1), 1)

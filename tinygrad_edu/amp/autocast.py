@@ -107,6 +107,6 @@ def low_precision(fn, *args):
     widened = [a.astype(np.float32) if type(a) is np.ndarray and a.dtype == low else a
                for a in args]
     result = fn(*widened)
-    if isinstance(result, tuple):
-        return tuple(r.astype(low) for r in result)
+    if isinstance(result, tuple):   # some entries may be None (a gradient not asked for)
+        return tuple(None if r is None else r.astype(low) for r in result)
     return result.astype(low)

@@ -93,8 +93,9 @@ def conv2d_forward(x, weight, geometry):
     return y
 
 
-def conv2d_backward(grad_y, x, weight, geometry):
-    """(dL/dx, dL/dweight) for y = conv2d(x, weight), given grad_y = dL/dy (N, F, OH, OW)."""
+def conv2d_backward(grad_y, x, weight, geometry, input_grad=True):
+    """(dL/dx, dL/dweight) for y = conv2d(x, weight), given grad_y = dL/dy (N, F, OH, OW);
+    dL/dx is None without ``input_grad`` (the input needs no gradient: it is not computed)."""
     geometry.require_input("conv2d", x.shape, weight.shape)
     if grad_y.shape != (x.shape[0], weight.shape[0]) + geometry.output:
         raise ValueError(f"conv2d backward: grad_y has shape {grad_y.shape}, expected "
@@ -106,13 +107,14 @@ def conv2d_backward(grad_y, x, weight, geometry):
     if _runs_direct(weight, geometry.stride, G):
         gy_wide = _widened(grad_y, geometry.padded[1])                  # (N, F, OH, Wp)
         grad_w = np.empty(weight.shape, x.dtype)                        # (F, C/G, KH, KW)
-        direct.grad_input(gy_wide, weight, grad_x, geometry)
+        if input_grad:
+            direct.grad_input(gy_wide, weight, grad_x, geometry)
         direct.grad_weight(gy_wide, _padded(x, ph, pw), grad_w, geometry)
-        return grad_x, grad_w
+        return grad_x if input_grad else None, grad_w
     shifted = _shifts_columns(weight, geometry.stride, G)
     w = weight.reshape(G, F // G, -1)                                   # (G, F/G, K)
     grad_w_per_image = np.empty((N,) + w.shape, x.dtype)                # (N, G, F/G, K)
     with single_threaded_blas():
         im2col.backward(grad_y, _padded(x, ph, pw, extra_rows=int(shifted)), w, grad_x,
-                        grad_w_per_image, geometry, shifted)
-    return grad_x, grad_w_per_image.sum(axis=0).reshape(weight.shape)
+                        grad_w_per_image, geometry, shifted, input_grad)
+    return grad_x if input_grad else None, grad_w_per_image.sum(axis=0).reshape(weight.shape)

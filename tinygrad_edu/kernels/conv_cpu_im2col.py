@@ -124,9 +124,10 @@ def forward(xpad, w, y, geometry, shifted):
 
 
 @njit(**JIT)
-def backward(gy, xpad, w, dx, dw_per_image, geometry, shifted):
-    """dx (N, C, H, W) and dw_per_image (N, G, F/G, K), image n's share of dW, from gy
-    (N, F, OH, OW), the padded input and w (G, F/G, K); ``shifted`` as in ``forward``."""
+def backward(gy, xpad, w, dx, dw_per_image, geometry, shifted, input_grad):
+    """dx (N, C, H, W) (only with ``input_grad``) and dw_per_image (N, G, F/G, K), image n's
+    share of dW, from gy (N, F, OH, OW), the padded input and w (G, F/G, K); ``shifted`` as in
+    ``forward``."""
     N, C, H, W = dx.shape
     G, Fg, K = w.shape
     KH, KW, OH, OW = geometry.kernel_h, geometry.kernel_w, geometry.out_h, geometry.out_w
@@ -149,7 +150,10 @@ def backward(gy, xpad, w, dx, dw_per_image, geometry, shifted):
         for g in range(G):
             group_grads = grads[g * Fg:(g + 1) * Fg]                   # (F/G, P)
             np.dot(group_grads, cols[g * K:(g + 1) * K].T, dw_per_image[n, g])  # dy colsᵀ
-            np.dot(w[g].T, group_grads, dcols[g * K:(g + 1) * K])                # Wᵀ dy
+            if input_grad:
+                np.dot(w[g].T, group_grads, dcols[g * K:(g + 1) * K])            # Wᵀ dy
+        if not input_grad:
+            continue
         if shifted:
             _col2im_shifted(dcols, plane_grads, geometry)
         else:

@@ -96,18 +96,21 @@ def conv2d_forward(x, weight, geometry):
     return y.reshape(N, F, OH, OW)
 
 
-def conv2d_backward(grad_y, x, weight, geometry):
-    """(dx, dweight); same contract as ``conv_cpu.conv2d_backward``."""
+def conv2d_backward(grad_y, x, weight, geometry, input_grad=True):
+    """(dx, dweight); same contract as ``conv_cpu.conv2d_backward`` (dx None without
+    ``input_grad``)."""
     geometry.require_input("conv2d", x.shape, weight.shape)
     xp = array_module(device_of(x))
     x, weight = xp.ascontiguousarray(x), xp.ascontiguousarray(weight, dtype=x.dtype)
     (N, F), G, (OH, OW) = (x.shape[0], weight.shape[0]), geometry.groups, geometry.output
     gy = xp.ascontiguousarray(grad_y, dtype=x.dtype).reshape(N, G, F // G, OH * OW)  # (N, G, Fg, P)
     w = weight.reshape(G, F // G, -1)                                       # (G, Fg, K)
-    dcols = xp.matmul(w.transpose(0, 2, 1)[None], gy)                       # (N, G, K, P)
-    dcols = xp.ascontiguousarray(dcols.reshape(N, -1, OH * OW))             # (N, C·KH·KW, P)
-    dx = xp.empty(x.shape, x.dtype)
-    launch(_col2im, dx.size, dcols, dx, geometry)
+    dx = None
+    if input_grad:
+        dcols = xp.matmul(w.transpose(0, 2, 1)[None], gy)                   # (N, G, K, P)
+        dcols = xp.ascontiguousarray(dcols.reshape(N, -1, OH * OW))         # (N, C·KH·KW, P)
+        dx = xp.empty(x.shape, x.dtype)
+        launch(_col2im, dx.size, dcols, dx, geometry)
     cols = _cols(x, geometry).reshape(N, G, -1, OH * OW)                    # (N, G, K, P)
     gy_g = gy.transpose(1, 2, 0, 3).reshape(G, F // G, -1)                  # (G, Fg, N·P)
     cols_g = cols.transpose(1, 0, 3, 2).reshape(G, -1, cols.shape[2])        # (G, N·P, K)

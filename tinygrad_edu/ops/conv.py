@@ -117,8 +117,9 @@ def conv2d_forward(x, weight, geometry: ConvGeometry):
     return y.reshape((n, f) + geometry.output)
 
 
-def conv2d_backward(grad_y, x, weight, geometry: ConvGeometry):
-    """(dL/dx, dL/dweight) for y = conv2d_forward(x, weight, geometry) and grad_y = dL/dy."""
+def conv2d_backward(grad_y, x, weight, geometry: ConvGeometry, input_grad: bool = True):
+    """(dL/dx, dL/dweight) for y = conv2d_forward(x, weight, geometry) and grad_y = dL/dy;
+    without ``input_grad`` dL/dx is not computed (None): the input needs no gradient."""
     n, c, h, w = x.shape
     f, groups, (ph, pw), (oh, ow) = weight.shape[0], geometry.groups, geometry.padding, \
         geometry.output
@@ -127,6 +128,8 @@ def conv2d_backward(grad_y, x, weight, geometry: ConvGeometry):
     w_matrix = weight.reshape(groups, f // groups, -1)                 # (G, F/G, K)
 
     grad_w = (grad_y @ cols.swapaxes(-1, -2)).sum(axis=0)              # (G, F/G, K)
+    if not input_grad:
+        return None, grad_w.reshape(weight.shape)
     grad_cols = w_matrix.swapaxes(-1, -2) @ grad_y                     # (N, G, K, L)
     grad_cols = grad_cols.reshape((n, c) + geometry.kernel + (oh, ow))  # (N, C, KH, KW, OH, OW)
     grad_x = col2im(grad_cols, (n, c) + geometry.padded, geometry)[
@@ -173,7 +176,8 @@ class Conv2d(Function):
 
     def backward_arrays(self, grad):
         x, weight = self.inputs[:2]
-        grads = low_precision(self.impl.conv2d_backward, grad, x.data, weight.data, self.geometry)
+        grads = low_precision(self.impl.conv2d_backward, grad, x.data, weight.data, self.geometry,
+                              x.requires_grad)   # an input image needs no gradient: skipped
         if len(self.inputs) == 3:
             grads = tuple(grads) + (grad.sum(axis=(0, 2, 3)),)                     # (F,)
         return grads
