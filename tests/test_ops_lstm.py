@@ -215,7 +215,28 @@ def test_switching_off_the_fused_path_builds_the_composed_graph(rng):
     assert nn.LSTM.fused and not composed.fused
 
 
-# --- the Numba kernel of one backward step (kernels/lstm_cpu.py) -------------------------------
+# --- the Numba kernels of the steps (kernels/lstm_cpu.py) ---------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_forward_step_kernel_agrees_with_the_reference(dtype):
+    from tinygrad_edu.kernels import lstm_cpu
+    from tinygrad_edu.ops.lstm import lstm_cell_forward
+    rng = np.random.default_rng(4)
+    batch, hidden = 3, 5
+    tanh_a = np.tanh(rng.standard_normal((batch, 4 * hidden))).astype(dtype)
+    scale = rng.random(4 * hidden).astype(dtype)
+    shift = rng.standard_normal(4 * hidden).astype(dtype)
+    c_prev = rng.standard_normal((2 * batch, hidden)).astype(dtype)[::2]   # a strided view
+    results = []
+    for step in (lstm_cpu.lstm_cell_forward, lstm_cell_forward):
+        a, c = tanh_a.copy(), np.full((batch, hidden), np.nan, dtype)
+        step(a, scale, shift, c_prev, c)
+        results.append((a, c))
+    (a, c), (a_ref, c_ref) = results
+    np.testing.assert_array_equal(a, a_ref)                      # one multiply-add: exact
+    i, f, g = (a_ref[:, k * hidden:(k + 1) * hidden] for k in range(3))
+    np.testing.assert_allclose(c_ref, f * c_prev + i * g, rtol=1e-6)
+    np.testing.assert_allclose(c, c_ref, rtol=1e-6 if dtype == np.float32 else 1e-15)
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-6), (np.float64, 1e-14)])
 def test_the_backward_step_kernel_agrees_with_the_reference(dtype, rtol):

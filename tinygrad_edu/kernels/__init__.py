@@ -10,7 +10,7 @@ with exactly the same array-level signatures:
 | "conv2d"     | ``conv_cpu``         | ``conv_cuda``        | conv2d_forward, _backward    |
 | "max_pool2d" | ``pool_cpu``         | ``pool_cuda``        | max_pool2d_forward, _backward|
 | "attention"  | ``attention_cpu``    | ``attention_cuda``   | attention_forward, _backward |
-| "lstm"       | ``lstm_cpu``         | (the reference)      | lstm_cell_backward           |
+| "lstm"       | ``lstm_cpu``         | (the reference)      | lstm_cell_forward, _backward |
 | "gelu"       | ``gelu_cpu``         | (the reference)      | gelu_tanh_forward, _backward |
 | "layer_norm" | ``layer_norm_cpu``   | (the reference)      | layer_norm_forward, _backward|
 
@@ -18,11 +18,11 @@ with exactly the same array-level signatures:
 (columns + BLAS); ``attention_cpu`` uses ``exp_cpu``, an exponential the compiler can vectorize;
 kernels that call BLAS inside parallel loops keep it to one thread (``blas_threads``). The
 attention kernels are wrapped as one differentiable operation in ``ops/fused_attention.py``.
-``lstm_cpu`` runs one step of the LSTM layer's backpropagation through time (``ops/lstm.py``)
-as one loop instead of twenty small array operations, ``gelu_cpu`` the tanh GELU in three
-passes instead of a dozen and ``layer_norm_cpu`` LayerNorm in one pass per row; on a GPU, where
-CuPy's elementwise operations are already cheap next to the products, the reference runs for
-these three.
+``lstm_cpu`` runs the elementwise part of each step of the LSTM layer (``ops/lstm.py``),
+forward and in backpropagation through time, as one loop instead of five or twenty small array
+operations, ``gelu_cpu`` the tanh GELU in three passes instead of a dozen and
+``layer_norm_cpu`` LayerNorm in one pass per row; on a GPU, where CuPy's elementwise operations
+are already cheap next to the products, the reference runs for these three.
 
 **Small interfaces.** The convolution and pooling functions take their arrays and one
 ``ConvGeometry`` (``ops/window.py``: stride, padding, dilation, groups and the output size,
@@ -171,6 +171,7 @@ def warmup(dtypes=("float32", "float64")) -> float:
         out, lse = attention.attention_forward(q, q, q, True, None)
         attention.attention_backward(out, q, q, q, out, lse, True, None)
         h = np.ones((2, 3), dtype)
+        lstm.lstm_cell_forward(np.ones((2, 12), dtype), h[0].repeat(4), h[0].repeat(4), h, h.copy())
         lstm.lstm_cell_backward(h, h, h, h, np.ones((2, 12), dtype), h, h, np.empty((2, 12), dtype))
         gelu.gelu_tanh_backward(h, gelu.gelu_tanh_forward(h))
         y, saved = layer_norm.layer_norm_forward(h, h[0], h[0], 1e-5)

@@ -1,4 +1,4 @@
-"""One step of the LSTM's backpropagation through time as one loop (Numba).
+"""The elementwise parts of the LSTM's steps, forward and backward, as one loop each (Numba).
 
 The reference, ``ops/lstm.py::lstm_cell_backward``, computes a step's gate gradients with about
 twenty NumPy operations on (B, H) arrays, each a separate pass with its own temporary. A step
@@ -16,6 +16,11 @@ arrays' own dtype, so the results agree with the reference to the last bit or tw
 There are no transcendental functions in it (the forward pass saved the gates and tanh c_t),
 so nothing here needs NumPy's vectorized tanh. Rows are independent: the loop over the batch
 runs in parallel.
+
+The forward step has the same shape of problem: after NumPy's tanh of the pre-activations,
+``lstm_cell_forward`` maps them to the gates and computes c_t = f ⊙ c_{t-1} + i ⊙ g in one loop
+(the reference: five array operations). It runs on one thread: a (B, 4H) step is too small
+to pay for waking the others 64 times per sequence.
 """
 from __future__ import annotations
 
@@ -38,6 +43,21 @@ def _cell_backward(grad_h, grad_c, dh_next, dc_next, gates, tanh_c, c_prev, da, 
             da[b, 2 * hidden + k] = (dc * i) * (one - g * g)
             da[b, 3 * hidden + k] = (dh * t) * (o * (one - o))
             dc_out[b, k] = dc * f
+
+
+@njit(cache=True, error_model="numpy")
+def _cell_forward(a, scale, shift, c_prev, c):
+    batch, hidden = c.shape
+    for b in range(batch):
+        for k in range(4 * hidden):
+            a[b, k] = a[b, k] * scale[k] + shift[k]
+        for k in range(hidden):
+            c[b, k] = a[b, hidden + k] * c_prev[b, k] + a[b, k] * a[b, 2 * hidden + k]
+
+
+def lstm_cell_forward(a, scale, shift, c_prev, c):
+    """The reference's signature: a (B, 4H) becomes the gates in place, c (B, H) gets c_t."""
+    _cell_forward(a, scale, shift, c_prev, c)
 
 
 def lstm_cell_backward(grad_h, grad_c, dh_next, dc_next, gates, tanh_c, c_prev, da):

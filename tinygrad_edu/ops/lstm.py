@@ -85,6 +85,17 @@ def _gates(a):
     return (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
 
 
+def lstm_cell_forward(a, scale, shift, c_prev, c):
+    """The elementwise middle of one forward step, on arrays: ``a`` (B, 4H) holds tanh of the
+    scaled pre-activations and becomes the gates [i, f, g, o] in place (t -> t·scale + shift),
+    and c (B, H) gets c_t = f ⊙ c_{t-1} + i ⊙ g."""
+    a *= scale
+    a += shift                                                           # now [i, f, g, o]
+    i, f, g, o = _gates(a)                                               # (B, H) each
+    c[...] = f * c_prev
+    c += i * g
+
+
 def lstm_cell_backward(grad_h, grad_c, dh_next, dc_next, gates, tanh_c, c_prev, da):
     """One step of backpropagation through time, on (B, H) arrays (the equations above):
     writes da_t (B, 4H) into ``da`` and returns dc_t ⊙ f_t, the dc_next of step t - 1.
@@ -100,8 +111,9 @@ def lstm_cell_backward(grad_h, grad_c, dh_next, dc_next, gates, tanh_c, c_prev, 
     return dc * f
 
 
-# The reference as an ``impl``: the name a kernel module provides (``kernels/lstm_cpu.py``).
-REFERENCE = SimpleNamespace(lstm_cell_backward=lstm_cell_backward)
+# The reference as an ``impl``: the names a kernel module provides (``kernels/lstm_cpu.py``).
+REFERENCE = SimpleNamespace(lstm_cell_forward=lstm_cell_forward,
+                            lstm_cell_backward=lstm_cell_backward)
 
 
 class LSTMLayer(Function):
@@ -116,30 +128,27 @@ class LSTMLayer(Function):
         dtype = xp.result_type(x, h0, c0, w_ih, w_hh, *biases)
         gates = (x.reshape(steps * batch, -1) @ w_ih.T).astype(dtype, copy=False)  # (T·B, 4H)
         gates = gates.reshape(steps, batch, 4 * hidden)                  # (T, B, 4H)
-        if biases:
-            gates += biases[0] + biases[1]
         # σ(a) = (1 + tanh(a/2)) / 2, so one tanh serves all four gates: scale the sigmoid
         # gates' inputs by ½, tanh, then map t -> t/2 + ½ for them (g keeps scale 1, shift 0)
         scale = xp.full(4 * hidden, 0.5, dtype)
         scale[2 * hidden:3 * hidden] = 1
         shift = 1 - scale                                                # (4H,)
+        if biases:
+            gates += biases[0] + biases[1]
+        gates *= scale          # the ½ once for all steps, and folded into W_hhᵀ below
         hc = xp.empty((2, steps, batch, hidden), dtype)                  # the output
         tanh_c = xp.empty((steps, batch, hidden), dtype)
-        # W_hhᵀ copied once into row order: the BLAS multiplies a (B, H) block by it 1.6x
-        # faster than by the transposed view, and it does so T times
-        h, c, w_hh_t = h0, c0, xp.ascontiguousarray(w_hh.T)             # (H, 4H)
+        # W_hhᵀ copied once into row order (the BLAS multiplies a (B, H) block by it 1.6x
+        # faster than by the transposed view, and it does so T times), its columns scaled
+        h, c, w_hh_t = h0, c0, w_hh.T * scale                            # (H, 4H)
         for t in range(steps):
             a = gates[t]                                                 # (B, 4H), in place
-            a += h @ w_hh_t
-            a *= scale
+            a += h @ w_hh_t                                              # scaled a_t
             xp.tanh(a, out=a)
-            a *= scale
-            a += shift                                                   # now [i, f, g, o]
-            i, f, g, o = _gates(a)                                       # (B, H) each
-            c = xp.multiply(f, c, out=hc[1, t])
-            c += i * g                                                   # c_t
+            self.impl.lstm_cell_forward(a, scale, shift, c, hc[1, t])    # gates, c_t
+            c = hc[1, t]
             xp.tanh(c, out=tanh_c[t])
-            h = xp.multiply(o, tanh_c[t], out=hc[0, t])                  # h_t
+            h = xp.multiply(a[:, 3 * hidden:], tanh_c[t], out=hc[0, t])  # h_t = o ⊙ tanh c_t
         self.gates, self.tanh_c, self.hc = gates, tanh_c, hc
         return hc
 
