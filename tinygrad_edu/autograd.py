@@ -323,6 +323,10 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
                 key = id(parent)
                 if key in own:
                     pending[key].data += parent_grad.data
+                elif key in pending and fresh:    # the new arrival is ours: add into it
+                    parent_grad.data += pending[key].data
+                    pending[key] = parent_grad
+                    own.add(key)
                 elif key in pending:
                     pending[key] = pending[key] + parent_grad
                     if not create_graph:
