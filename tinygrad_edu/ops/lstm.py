@@ -126,21 +126,23 @@ class LSTMLayer(Function):
         xp, self.impl = self.xp, impl or REFERENCE
         steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
         dtype = xp.result_type(x, h0, c0, w_ih, w_hh, *biases)
-        gates = (x.reshape(steps * batch, -1) @ w_ih.T).astype(dtype, copy=False)  # (T·B, 4H)
-        gates = gates.reshape(steps, batch, 4 * hidden)                  # (T, B, 4H)
         # σ(a) = (1 + tanh(a/2)) / 2, so one tanh serves all four gates: scale the sigmoid
-        # gates' inputs by ½, tanh, then map t -> t/2 + ½ for them (g keeps scale 1, shift 0)
+        # gates' pre-activations by ½, tanh, then map t -> t/2 + ½ for them (g keeps scale 1,
+        # shift 0). The ½ is folded into the weights' columns and the biases, once per call.
         scale = xp.full(4 * hidden, 0.5, dtype)
         scale[2 * hidden:3 * hidden] = 1
         shift = 1 - scale                                                # (4H,)
+        w_ih_t = w_ih.T * scale                                          # (I, 4H)
+        gates = (x.reshape(steps * batch, -1) @ w_ih_t).astype(dtype, copy=False)  # (T·B, 4H)
+        gates = gates.reshape(steps, batch, 4 * hidden)                  # (T, B, 4H), scaled
         if biases:
-            gates += biases[0] + biases[1]
-        gates *= scale          # the ½ once for all steps, and folded into W_hhᵀ below
+            gates += (biases[0] + biases[1]) * scale
         hc = xp.empty((2, steps, batch, hidden), dtype)                  # the output
         tanh_c = xp.empty((steps, batch, hidden), dtype)
-        # W_hhᵀ copied once into row order (the BLAS multiplies a (B, H) block by it 1.6x
-        # faster than by the transposed view, and it does so T times), its columns scaled
-        h, c, w_hh_t = h0, c0, w_hh.T * scale                            # (H, 4H)
+        # W_hhᵀ copied into row order first (the BLAS multiplies a (B, H) block by it 1.6x
+        # faster than by the transposed view, and it does so T times; w_hh.T * scale alone
+        # would keep the transposed layout)
+        h, c, w_hh_t = h0, c0, xp.ascontiguousarray(w_hh.T) * scale     # (H, 4H)
         for t in range(steps):
             a = gates[t]                                                 # (B, 4H), in place
             a += h @ w_hh_t                                              # scaled a_t
