@@ -1,5 +1,5 @@
 """Fast paths for the hot spots: Numba kernels for convolution, max pooling, attention, the
-LSTM's steps, the tanh GELU, LayerNorm and the Adam update.
+LSTM's steps, the tanh GELU, LayerNorm and the optimizers' updates.
 
 The operations in ``ops/`` are written once, readably, with NumPy/CuPy array calls: that is the
 *reference*, the definition of each operation. For these this package holds compiled kernels
@@ -13,7 +13,8 @@ with exactly the same array-level signatures:
 | "lstm"       | ``lstm_cpu``         | (the reference)      | lstm_cell_forward, _backward |
 | "gelu"       | ``gelu_cpu``         | (the reference)      | gelu_tanh_forward, _backward |
 | "layer_norm" | ``layer_norm_cpu``   | (the reference)      | layer_norm_forward, _backward|
-| "adam"       | ``adam_cpu``         | (the reference)      | adam_step                    |
+| "sgd"        | ``optim_cpu``        | (the reference)      | sgd_step                     |
+| "adam"       | ``optim_cpu``        | (the reference)      | adam_step                    |
 
 ``conv_cpu`` picks, per shape, between ``conv_cpu_direct`` (SIMD loops) and ``conv_cpu_im2col``
 (columns + BLAS); ``attention_cpu`` uses ``exp_cpu``, an exponential the compiler can vectorize;
@@ -22,9 +23,9 @@ attention kernels are wrapped as one differentiable operation in ``ops/fused_att
 ``lstm_cpu`` runs the elementwise part of each step of the LSTM layer (``ops/lstm.py``),
 forward and in backpropagation through time, as one loop instead of five or twenty small array
 operations, ``gelu_cpu`` the tanh GELU in three passes instead of a dozen and
-``layer_norm_cpu`` LayerNorm in one pass per row, and ``adam_cpu`` an Adam/AdamW step in one
-pass instead of a dozen (``optim/adam.py`` asks for it); on a GPU, where CuPy's elementwise
-operations are already cheap next to the products, the reference runs for these four.
+``layer_norm_cpu`` LayerNorm in one pass per row, and ``optim_cpu`` an SGD or Adam step in one
+pass instead of several (``optim/`` asks for it); on a GPU, where CuPy's elementwise operations
+are already cheap next to the products, the reference runs for these.
 
 **Small interfaces.** The convolution and pooling functions take their arrays and one
 ``ConvGeometry`` (``ops/window.py``: stride, padding, dilation, groups and the output size,
@@ -64,11 +65,11 @@ import importlib
 import importlib.util
 import time
 
-OPS = ("conv2d", "max_pool2d", "attention", "lstm", "gelu", "layer_norm", "adam")
+OPS = ("conv2d", "max_pool2d", "attention", "lstm", "gelu", "layer_norm", "sgd", "adam")
 CHOICES = ("numpy", "numba")
 _MODULES = {"cpu": {"conv2d": "conv_cpu", "max_pool2d": "pool_cpu", "attention": "attention_cpu",
                     "lstm": "lstm_cpu", "gelu": "gelu_cpu", "layer_norm": "layer_norm_cpu",
-                    "adam": "adam_cpu"},
+                    "sgd": "optim_cpu", "adam": "optim_cpu"},
             "cuda": {"conv2d": "conv_cuda", "max_pool2d": "pool_cuda",
                      "attention": "attention_cuda"}}
 # "auto" on a GPU: the reference for every op, until the numba.cuda kernels are measured faster.
@@ -146,7 +147,7 @@ def kernel_module(op: str, device: str):
 
 def select(op: str, device: str, keys: int | None = None):
     """The kernel module for ``op`` on ``device``, or None for the reference in ``ops/`` (also
-    where ``device`` has no kernel for ``op``: the LSTM, the GELU, LayerNorm and Adam on a GPU)."""
+    where ``device`` has no kernel for ``op``: the LSTM, the GELU, LayerNorm and the optimizers on a GPU)."""
     if current(op, device, keys) == "numpy" or op not in _MODULES.get(device, _MODULES["cpu"]):
         return None
     return kernel_module(op, device)   # an unknown device is an error there
@@ -160,7 +161,8 @@ def warmup(dtypes=("float32", "float64")) -> float:
     from ..ops.window import conv_geometry, pool_geometry
 
     start = time.perf_counter()
-    conv, pool, attention, lstm, gelu, layer_norm, adam = (kernel_module(op, "cpu") for op in OPS)
+    conv, pool, attention, lstm, gelu, layer_norm, _, optim = (kernel_module(op, "cpu")
+                                                                for op in OPS)
     for dtype in dtypes:
         x = np.ones((1, 2, 5, 5), dtype)
         w = np.ones((2, 1, 3, 3), dtype)
@@ -179,7 +181,9 @@ def warmup(dtypes=("float32", "float64")) -> float:
         gelu.gelu_tanh_backward(h, gelu.gelu_tanh_forward(h))
         y, saved = layer_norm.layer_norm_forward(h, h[0], h[0], 1e-5)
         layer_norm.layer_norm_backward(y, h, h[0], saved)
-        for size in (1, adam.PARALLEL_FROM):    # the serial and the parallel loop
+        for size in (1, optim.PARALLEL_FROM):   # the serial and the parallel loops
             p = np.ones(size, dtype)
-            adam.adam_step(p, p.copy(), p.copy(), p.copy(), 1, 1e-3, (0.9, 0.999), 1e-8, 0.0, True)
+            optim.sgd_step(p, p.copy(), p.copy(), 0.1, 0.9, 0.0, 0.0, False)
+            optim.adam_step(p, p.copy(), p.copy(), p.copy(), 1, 1e-3, (0.9, 0.999), 1e-8, 0.0,
+                            True)
     return time.perf_counter() - start

@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from .. import kernels
-from .optimizer import Optimizer
+from .optimizer import Optimizer, kernel_for
 
 
 class Adam(Optimizer):
@@ -69,8 +66,8 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = xp.zeros_like(param.data)
         state["step"] += 1
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        kernel = _kernel(param, group)
-        if kernel is not None:   # the same update in one parallel pass (kernels/adam_cpu.py)
+        kernel = None if group["amsgrad"] else kernel_for("adam", param, group)
+        if kernel is not None:   # the same update in one pass (kernels/optim_cpu.py)
             kernel.adam_step(param.data, grad, m, v, t, lr, group["betas"], eps, weight_decay,
                              self.decoupled_weight_decay)
             return
@@ -99,16 +96,6 @@ class Adam(Optimizer):
         xp.divide(m, update, out=update)                  # m / (√v̂ + ε)
         update *= lr / (1 - beta1 ** t)                   # lr · m̂ / (√v̂ + ε)
         param.data -= update
-
-
-def _kernel(param, group: dict):
-    """The Numba kernel module for this update, or None for the array code above: the kernel
-    takes one contiguous float32/float64 parameter, without amsgrad or maximize."""
-    data = param.data
-    if group["amsgrad"] or group["maximize"] or data.dtype not in (np.float32, np.float64) \
-            or not data.flags.c_contiguous:
-        return None
-    return kernels.select("adam", param.device)
 
 
 class AdamW(Adam):

@@ -20,6 +20,10 @@ What the base class does, so that each optimizer only writes its own update rule
   work directly on the backend arrays (``p.data``): an update is not part of any graph, and in-place
   array arithmetic avoids allocating new tensors every step. ``p.grad`` is only read, never
   written, because a gradient tensor may be shared with other code.
+- **A compiled step.** SGD with momentum and Adam/AdamW also have their update as one Numba
+  loop per parameter (``kernels/optim_cpu.py``, the same numbers to the last bit); ``kernel_for``
+  says when it applies (the kernel switch's "sgd" and "adam", float32/float64 parameters in
+  one contiguous array, no ``maximize``).
 - **Saving and resuming.** ``state_dict()`` names parameters by their position (0, 1, 2, ... in
   group order) instead of by object, because the objects are gone after a restart; a fresh
   optimizer over the same model's parameters then ``load_state_dict``s and continues exactly.
@@ -29,11 +33,24 @@ What the base class does, so that each optimizer only writes its own update rule
 """
 from __future__ import annotations
 
-from .. import backend
+import numpy as np
+
+from .. import backend, kernels
 from ..autograd import ShapeError, enable_grad
 from ..tensor import Tensor
 
 _COUNTERS = ("step",)   # state entries that are Python ints, not arrays shaped like the parameter
+
+
+def kernel_for(op: str, param: Tensor, group: dict):
+    """The kernel module for the update ``op`` ("sgd" or "adam") of ``param``, or None for the
+    optimizer's array code: the kernels take one contiguous float32/float64 array, and leave
+    ``maximize`` to the array code."""
+    data = param.data
+    if group["maximize"] or data.dtype not in (np.float32, np.float64) or \
+            not data.flags.c_contiguous:
+        return None
+    return kernels.select(op, param.device)
 
 
 class Optimizer:

@@ -12,7 +12,7 @@ L2 penalty (λ/2)·|p|², which pulls every weight towards zero.
 """
 from __future__ import annotations
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, kernel_for
 
 
 class SGD(Optimizer):
@@ -51,6 +51,11 @@ class SGD(Optimizer):
     def _update(self, param, grad, group: dict, state: dict) -> None:
         xp = param.xp
         momentum, weight_decay = group["momentum"], group["weight_decay"]
+        kernel = kernel_for("sgd", param, group) if momentum != 0 else None
+        if kernel is not None and "momentum_buffer" in state:   # one pass: kernels/optim_cpu.py
+            kernel.sgd_step(param.data, grad, state["momentum_buffer"], group["lr"], momentum,
+                            group["dampening"], weight_decay, group["nesterov"])
+            return
         if group["maximize"]:
             grad = -grad
         if weight_decay != 0:
