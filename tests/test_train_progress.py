@@ -121,12 +121,16 @@ def test_about_ten_evaluations_are_printed_unless_verbose(capsys):
 
 
 def test_a_slow_kernel_compilation_is_announced(monkeypatch):
-    said = []
-    monkeypatch.setattr(recipes.kernels, "warmup", lambda dtypes: __import__("time").sleep(1.5))
+    said, compiled = [], []
+    monkeypatch.setattr(recipes.kernels, "warmup",
+                        lambda dtypes, ops: compiled.append(ops) or __import__("time").sleep(1.5))
     recipes.compile_kernels("cnn", "cpu", say=said.append)
     assert said == [recipes.COMPILING]
+    assert compiled == [["conv2d", "max_pool2d", "adam"]]   # only what the recipe runs
     said.clear()
-    monkeypatch.setattr(recipes.kernels, "warmup", lambda dtypes: None)
+    monkeypatch.setattr(recipes.kernels, "warmup", lambda dtypes, ops: compiled.append(ops))
     recipes.compile_kernels("cnn", "cpu", say=said.append)   # loaded from the cache: no word
-    recipes.compile_kernels("mlp", "cpu", say=said.append)   # no kernels at all
-    assert said == []
+    with recipes.kernels.use("numpy"):
+        recipes.compile_kernels("mlp", "cpu", say=said.append)   # the reference: no kernels
+    recipes.compile_kernels("gpt", "cuda", say=said.append)      # none on the GPU
+    assert said == [] and len(compiled) == 2

@@ -55,8 +55,8 @@ next to this file (files ending in .nbi and .nbc), or under the folder named by 
 variable ``NUMBA_CACHE_DIR`` when it is set (Numba also falls back to a per-user cache folder
 when the package folder is read-only). Editing a kernel's source file invalidates its entries
 automatically; to clear the cache by hand, delete those .nbi/.nbc files. ``warmup()`` compiles
-every CPU kernel for float32 and float64 at once, so that a benchmark or a training loop pays
-the compilation before it starts the clock.
+every CPU kernel for float32 and float64 at once (``warmup(("float32",), ops=[...])`` only
+some), so that a benchmark or a training loop pays the compilation before it starts the clock.
 """
 from __future__ import annotations
 
@@ -64,6 +64,8 @@ import contextlib
 import importlib
 import importlib.util
 import time
+
+import numpy as np
 
 OPS = ("conv2d", "max_pool2d", "attention", "lstm", "gelu", "layer_norm", "sgd", "adam")
 CHOICES = ("numpy", "numba")
@@ -153,37 +155,69 @@ def select(op: str, device: str, keys: int | None = None):
     return kernel_module(op, device)   # an unknown device is an error there
 
 
-def warmup(dtypes=("float32", "float64")) -> float:
-    """Compile (or load from the cache) every CPU kernel for ``dtypes`` on tiny inputs, so that
-    later calls run at full speed. Returns the seconds it took."""
-    import numpy as np
+def _warm_conv2d(conv, dtype):
+    from ..ops.window import conv_geometry
+    x, w = np.ones((1, 2, 5, 5), dtype), np.ones((2, 1, 3, 3), dtype)
+    for stride in ((1, 1), (2, 2)):              # the direct and the im2col kernels
+        geometry = conv_geometry(x.shape, w.shape, stride, (1, 1), (1, 1), 2)
+        y = conv.conv2d_forward(x, w, geometry)
+        conv.conv2d_backward(y, x, w, geometry)
+        conv.conv2d_backward(y, x, w, geometry, input_grad=False)
 
-    from ..ops.window import conv_geometry, pool_geometry
 
+def _warm_max_pool2d(pool, dtype):
+    from ..ops.window import pool_geometry
+    x = np.ones((1, 2, 5, 5), dtype)
+    y, argmax = pool.max_pool2d_forward(x, pool_geometry(x.shape, (2, 2), (2, 2), (0, 0)))
+    pool.max_pool2d_backward(y, argmax, x.shape)
+
+
+def _warm_attention(attention, dtype):
+    q = np.ones((1, 3, 2), dtype)
+    out, lse = attention.attention_forward(q, q, q, True, None)
+    attention.attention_backward(out, q, q, q, out, lse, True, None)
+
+
+def _warm_lstm(lstm, dtype):
+    h, gates = np.ones((2, 3), dtype), np.ones((2, 12), dtype)
+    lstm.lstm_cell_forward(gates, gates[0], gates[0], h, h.copy())
+    lstm.lstm_cell_backward(h, h, h, h, gates, h, h, np.empty((2, 12), dtype))
+
+
+def _warm_gelu(gelu, dtype):
+    x = np.ones(3, dtype)
+    gelu.gelu_tanh_backward(x, gelu.gelu_tanh_forward(x))
+
+
+def _warm_layer_norm(layer_norm, dtype):
+    x = np.ones((2, 3), dtype)
+    y, saved = layer_norm.layer_norm_forward(x, x[0], x[0], 1e-5)
+    layer_norm.layer_norm_backward(y, x, x[0], saved)
+
+
+def _warm_sgd(optim, dtype):
+    for size in (1, optim.PARALLEL_FROM):        # the serial and the parallel loop
+        p = np.ones(size, dtype)
+        optim.sgd_step(p, p.copy(), p.copy(), 0.1, 0.9, 0.0, 0.0, False)
+
+
+def _warm_adam(optim, dtype):
+    for size in (1, optim.PARALLEL_FROM):
+        p = np.ones(size, dtype)
+        optim.adam_step(p, p.copy(), p.copy(), p.copy(), 1, 1e-3, (0.9, 0.999), 1e-8, 0.0, True)
+
+
+# per op: a function that runs its CPU kernels once on tiny arrays of a dtype
+_WARM = {"conv2d": _warm_conv2d, "max_pool2d": _warm_max_pool2d, "attention": _warm_attention,
+         "lstm": _warm_lstm, "gelu": _warm_gelu, "layer_norm": _warm_layer_norm,
+         "sgd": _warm_sgd, "adam": _warm_adam}
+
+
+def warmup(dtypes=("float32", "float64"), ops=None) -> float:
+    """Compile (or load from the cache) the CPU kernels of ``ops`` (default: all) for ``dtypes``
+    on tiny inputs, so that later calls run at full speed. Returns the seconds it took."""
     start = time.perf_counter()
-    conv, pool, attention, lstm, gelu, layer_norm, _, optim = (kernel_module(op, "cpu")
-                                                                for op in OPS)
-    for dtype in dtypes:
-        x = np.ones((1, 2, 5, 5), dtype)
-        w = np.ones((2, 1, 3, 3), dtype)
-        for stride in ((1, 1), (2, 2)):              # the direct and the im2col kernels
-            geometry = conv_geometry(x.shape, w.shape, stride, (1, 1), (1, 1), 2)
-            y = conv.conv2d_forward(x, w, geometry)
-            conv.conv2d_backward(y, x, w, geometry)
-        y, argmax = pool.max_pool2d_forward(x, pool_geometry(x.shape, (2, 2), (2, 2), (0, 0)))
-        pool.max_pool2d_backward(y, argmax, x.shape)
-        q = np.ones((1, 3, 2), dtype)
-        out, lse = attention.attention_forward(q, q, q, True, None)
-        attention.attention_backward(out, q, q, q, out, lse, True, None)
-        h = np.ones((2, 3), dtype)
-        lstm.lstm_cell_forward(np.ones((2, 12), dtype), h[0].repeat(4), h[0].repeat(4), h, h.copy())
-        lstm.lstm_cell_backward(h, h, h, h, np.ones((2, 12), dtype), h, h, np.empty((2, 12), dtype))
-        gelu.gelu_tanh_backward(h, gelu.gelu_tanh_forward(h))
-        y, saved = layer_norm.layer_norm_forward(h, h[0], h[0], 1e-5)
-        layer_norm.layer_norm_backward(y, h, h[0], saved)
-        for size in (1, optim.PARALLEL_FROM):   # the serial and the parallel loops
-            p = np.ones(size, dtype)
-            optim.sgd_step(p, p.copy(), p.copy(), 0.1, 0.9, 0.0, 0.0, False)
-            optim.adam_step(p, p.copy(), p.copy(), p.copy(), 1, 1e-3, (0.9, 0.999), 1e-8, 0.0,
-                            True)
+    for op in _ops(ops):
+        for dtype in dtypes:
+            _WARM[op](kernel_module(op, "cpu"), np.dtype(dtype))
     return time.perf_counter() - start

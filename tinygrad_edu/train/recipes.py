@@ -27,8 +27,10 @@ from .images import finish_images, prepare_images
 from .loop import FitSettings, fit
 from .text import finish_text, prepare_text
 
-KERNEL_OPS = {"cnn": "conv2d", "gpt": "attention"}   # models whose layers run Numba kernels
-COMPILING = ("compiling the Numba kernels once, about 40 s; later runs load them from the "
+# the Numba kernels each recipe runs (all of them train with Adam or AdamW)
+KERNEL_OPS = {"mlp": ("adam",), "cnn": ("conv2d", "max_pool2d", "adam"),
+              "rnn": ("lstm", "adam"), "gpt": ("attention", "gelu", "layer_norm", "adam")}
+COMPILING = ("compiling the Numba kernels once, up to a minute; later runs load them from the "
              "cache")
 
 _IMAGE = {"data": "digits", "data_dir": None, "epochs": None, "steps": None, "batch_size": 64,
@@ -98,12 +100,13 @@ def output_directory(out_dir) -> Path:
 def compile_kernels(kind: str, device: str, say=print) -> None:
     """Compile (or load from the cache) the Numba kernels before the clock starts, saying so
     when it takes more than a moment (a first run compiles; later ones load)."""
-    if kind not in KERNEL_OPS or device != "cpu" or kernels.select(KERNEL_OPS[kind], "cpu") is None:
+    ops = [op for op in KERNEL_OPS.get(kind, ()) if kernels.select(op, "cpu") is not None]
+    if device != "cpu" or not ops:
         return
     notice = threading.Timer(1.0, say, [COMPILING])
     notice.start()
     try:
-        kernels.warmup(("float32",))
+        kernels.warmup(("float32",), ops)
     finally:
         notice.cancel()
 
