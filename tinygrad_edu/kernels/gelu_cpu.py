@@ -70,7 +70,7 @@ def _flat(a, dtype):
 
 
 def _tanh_inner(x, consts):
-    """(flat x, tanh u(x)) as two new flat arrays."""
+    """(x flattened, tanh u(x) in a new flat array)."""
     x = _flat(x, x.dtype)
     t = np.empty_like(x)
     _inner(x, t, consts)
