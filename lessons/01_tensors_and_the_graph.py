@@ -22,7 +22,7 @@
 # Check the exercises at the end:  python lessons/01_tensors_and_the_graph.py --check
 #
 # Read along: `tinygrad_edu/autograd.py::Function` (what an operation remembers) and
-# `tinygrad_edu/autograd.py::backward` (the walk back through the graph).
+# `tinygrad_edu/backprop.py::backward` (the walk back through the graph).
 
 # %%
 from _exercises import run_check_if_asked

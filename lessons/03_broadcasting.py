@@ -23,7 +23,7 @@
 # Run it:  python lessons/03_broadcasting.py
 # Check the exercises at the end:  python lessons/03_broadcasting.py --check
 #
-# Read along: `tinygrad_edu/autograd.py::sum_to` (the one place broadcasting is undone).
+# Read along: `tinygrad_edu/backprop.py::sum_to` (the one place broadcasting is undone).
 
 # %%
 from _exercises import run_check_if_asked

@@ -22,7 +22,7 @@
 # Run it:  python lessons/04_second_derivatives.py
 # Check the exercises at the end:  python lessons/04_second_derivatives.py --check
 #
-# Read along: `tinygrad_edu/autograd.py::grad` (gradients returned, optionally with their graph) and
+# Read along: `tinygrad_edu/backprop.py::grad` (gradients returned, optionally with their graph) and
 # `tinygrad_edu/gradcheck.py::gradgradcheck`.
 
 # %%

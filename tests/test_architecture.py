@@ -101,13 +101,15 @@ def test_the_import_reader_sees_relative_and_package_imports(tmp_path):
 
 
 def test_the_core_comes_in_the_order_the_docstring_gives():
-    """backend -> autograd -> tensor -> ops -> tensor_methods: each imports none that follow."""
+    """backend -> backprop -> autograd -> tensor -> ops -> tensor_methods: each imports none
+    that follow."""
     graph = import_graph()
     docstring = ast.get_docstring(ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8")))
     chain = docstring.split("Reading order", 1)[1].split("\n", 1)[1].split("\n\n")[0]
     order = re.findall(r"([a-z_]+)(?:\.py|/)", chain)
-    assert order[:5] == ["backend", "autograd", "tensor", "ops", "tensor_methods"]
-    core = ["tinygrad_edu.backend", "tinygrad_edu.autograd", "tinygrad_edu.tensor"]
+    assert order[:6] == ["backend", "backprop", "autograd", "tensor", "ops", "tensor_methods"]
+    core = ["tinygrad_edu.backend", "tinygrad_edu.backprop", "tinygrad_edu.autograd",
+            "tinygrad_edu.tensor"]
     ops = sorted(m for m in graph if m.startswith("tinygrad_edu.ops."))
     line = core + ops + ["tinygrad_edu.tensor_methods"]
     for i, module in enumerate(line):
@@ -115,10 +117,11 @@ def test_the_core_comes_in_the_order_the_docstring_gives():
         if module in ops:   # the ops may import each other (attention uses where), never a later layer
             later -= set(ops)
         assert not graph[module] & later, f"{module} imports {graph[module] & later}"
-    assert "tinygrad_edu.tensor" not in graph["tinygrad_edu.autograd"]
+    assert "tinygrad_edu.tensor" not in graph["tinygrad_edu.autograd"] | graph["tinygrad_edu.backprop"]
 
 
-@pytest.mark.parametrize("module", ["tinygrad_edu.autograd", "tinygrad_edu.tensor",
+@pytest.mark.parametrize("module", ["tinygrad_edu.backprop", "tinygrad_edu.autograd",
+                                    "tinygrad_edu.tensor",
                                     "tinygrad_edu.ops.elementwise", "tinygrad_edu.nn.activation"])
 def test_any_module_imports_first_in_a_fresh_interpreter(module):
     result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,

@@ -1,10 +1,11 @@
 """tinygrad_edu: a from-scratch autograd engine to learn from, fast enough to train real models.
 
 Reading order (each file imports only the ones before it):
-backend.py -> autograd.py -> tensor.py -> ops/ -> tensor_methods.py -> creation.py ->
-functions.py -> gradcheck.py -> kernels/ -> nn/ -> optim/ -> models/ -> data/ -> train/, cli.py.
+backend.py -> backprop.py -> autograd.py -> tensor.py -> ops/ -> tensor_methods.py ->
+creation.py -> functions.py -> gradcheck.py -> kernels/ -> nn/ -> optim/ -> models/ -> data/ ->
+train/, cli.py.
 
-The autograd core (``Function``, the backward walk) works on any object with a tensor's
+The autograd core (the backward walk, then ``Function``) works on any object with a tensor's
 attributes and never imports ``Tensor``; ``Tensor`` is built on it; the operations are built on
 ``Tensor``; and ``tensor_methods.py`` attaches them as methods (``x + y``, ``x.sum()``) last.
 A test reads every module's imports and fails on any cycle (tests/test_architecture.py).

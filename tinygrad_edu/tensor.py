@@ -3,7 +3,7 @@
 A Tensor wraps one backend array (``.data``: NumPy on "cpu", CuPy on "cuda") and, if it was
 computed from tensors that require gradients, the ``Function`` that made it (``.grad_fn``).
 Calling ``loss.backward()`` walks those links backwards and fills ``.grad`` of every leaf tensor
-that has ``requires_grad=True`` (see ``autograd.py`` for the walk itself).
+that has ``requires_grad=True`` (see ``backprop.py`` for the walk itself).
 
 This file holds what a tensor *is*: its array, device, gradient and place in the graph. What it
 can *do* (``x + y``, ``x.sum()``, ``x.reshape(...)``) is defined by the operations in ``ops/``,
