@@ -71,10 +71,11 @@ def test_max_pool2d_cuda_kernels_equal_reference(pool_args):
 
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_attention_cuda_kernels_equal_reference(causal, dtype):
+@pytest.mark.parametrize("lead", [(2,), (2, 3)])       # (N,) and (batch, heads)
+def test_attention_cuda_kernels_equal_reference(causal, dtype, lead):
     rng = np.random.default_rng(3)
-    q, k, v, grad_out = (rng.standard_normal(shape).astype(dtype)
-                         for shape in ((2, 4, 3), (2, 5, 3), (2, 5, 2), (2, 4, 2)))
+    q, k, v, grad_out = (rng.standard_normal(lead + shape).astype(dtype)
+                         for shape in ((4, 3), (5, 3), (5, 2), (4, 2)))
     tensors = [tg.Tensor(a, requires_grad=True) for a in (q, k, v)]
     out_ref = scaled_dot_product_attention(*tensors, causal=causal)
     grads_ref = tg.grad(out_ref, tensors, tg.Tensor(grad_out))

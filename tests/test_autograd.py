@@ -157,6 +157,19 @@ def test_slice_gradients_do_not_write_into_a_shared_gradient(device):
     assert x.grad.tolist() == [1.0, 11.0, 11.0]
 
 
+
+def test_slices_of_a_view_get_a_buffer_in_its_memory_order(device, rng):
+    """q, k, v sliced off a permuted (B, T, 3, H, D) projection, as a transformer splits its
+    heads: the slices' buffer follows the view's memory order, so going back through the
+    permute gives the projection's gradient in its own order, contiguous, without a copy."""
+    projection = leaf(rng.standard_normal((2, 5, 3, 2, 4)), device)         # (B, T, 3, H, D)
+    q, k, v = (projection.permute(2, 0, 3, 1, 4)[i] for i in range(3))      # (B, H, T, D) each
+    ((q * k).sum() + (v * v).sum()).backward()
+    assert projection.grad.data.flags.c_contiguous
+    data = projection.numpy()
+    expected = np.stack([data[:, :, 1], data[:, :, 0], 2 * data[:, :, 2]], axis=2)
+    np.testing.assert_allclose(projection.grad.numpy(), expected, rtol=1e-12)
+
 # ----------------------------------------------------------------------------- create_graph, grad
 
 class _Scale(Function):

@@ -111,6 +111,41 @@ def test_large_scores_do_not_overflow(rng):
 
 
 @pytest.mark.parametrize("causal", [False, True])
+def test_attention_kernels_read_the_heads_of_one_projection_in_place(rng, causal):
+    """q, k, v as a transformer splits them off one (B, T, 3, H, D) projection: strided views,
+    two leading axes. Same results as contiguous (N, T, D) copies; out and the gradients come
+    back as (B, H, T, D) laid out (B, T, H, D), so merging the heads again is a view."""
+    batch, steps, heads, dim = 2, BLOCK + 3, 3, 4
+    qkv = rng.standard_normal((batch, steps, 3, heads, dim)).transpose(2, 0, 3, 1, 4)
+    q, k, v = qkv                                                       # (B, H, T, D) views
+    flat = [np.ascontiguousarray(a).reshape(-1, steps, dim) for a in (q, k, v)]
+    out, lse = attention_cpu.attention_forward(q, k, v, causal, None)
+    out_flat, lse_flat = attention_cpu.attention_forward(*flat, causal, None)
+    assert out.shape == (batch, heads, steps, dim) and lse.shape == (batch, heads, steps)
+    np.testing.assert_array_equal(out.reshape(out_flat.shape), out_flat)
+    np.testing.assert_array_equal(lse.reshape(lse_flat.shape), lse_flat)
+    merged = out.transpose(0, 2, 1, 3)                                  # (B, T, H, D)
+    assert merged.flags.c_contiguous
+    grad_out = rng.standard_normal(out.shape)
+    grads = attention_cpu.attention_backward(grad_out, q, k, v, out, lse, causal, None)
+    grads_flat = attention_cpu.attention_backward(grad_out.reshape(out_flat.shape), *flat,
+                                                  out_flat, lse_flat, causal, None)
+    for got, expected, like in zip(grads, grads_flat, (q, k, v)):
+        assert got.shape == like.shape and got.transpose(0, 2, 1, 3).flags.c_contiguous
+        np.testing.assert_allclose(got.reshape(expected.shape), expected, rtol=1e-13, atol=1e-13)
+
+
+def test_attention_kernels_take_any_number_of_leading_axes(rng):
+    q, k, v = (rng.standard_normal((2, 2, 2, 5, 3)) for _ in range(3))   # three leading axes
+    out, lse = attention_cpu.attention_forward(q, k, v, True, None)
+    out_flat, lse_flat = attention_cpu.attention_forward(*(a.reshape(8, 5, 3) for a in (q, k, v)),
+                                                         True, None)
+    np.testing.assert_array_equal(out.reshape(8, 5, 3), out_flat)
+    single, _ = attention_cpu.attention_forward(q[0, 0, 0], k[0, 0, 0], v[0, 0, 0], True, None)
+    np.testing.assert_array_equal(single, out_flat[0])                  # no leading axes
+
+
+@pytest.mark.parametrize("causal", [False, True])
 def test_fused_attention_gradcheck(rng, causal):
     q, k, v = (tg.Tensor(rng.standard_normal((2, 5, 3)), requires_grad=True) for _ in range(3))
     assert tg.gradcheck(lambda q, k, v: fused_attention(q, k, v, causal, impl=attention_cpu),
@@ -163,3 +198,9 @@ def test_attention_kernel_rejects_zero_keys():
     with pytest.raises(ValueError, match="no keys"):
         attention_cpu.attention_forward(np.zeros((1, 2, 3)), np.zeros((1, 0, 3)),
                                         np.zeros((1, 0, 3)), False, None)
+
+
+def test_attention_kernel_names_leading_axes_that_differ():
+    with pytest.raises(ValueError, match=r"same leading axes, got \(2, 3, 4\), \(1, 5, 4\)"):
+        attention_cpu.attention_forward(np.zeros((2, 3, 4)), np.zeros((1, 5, 4)),
+                                        np.zeros((1, 5, 4)), False, None)

@@ -198,14 +198,16 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
 
 
 def _add_slice_gradient(fn: Function, grad: Tensor, pending: dict, own: set) -> None:
-    """Add a slice's gradient into the one buffer of the sliced tensor (made on first use)."""
+    """Add a slice's gradient into the one buffer of the sliced tensor (made on first use, in
+    the sliced array's memory order: when that is a view, say heads split off one projection,
+    the gradient going back through the view is then a view too, not a copy)."""
     parent = fn.inputs[0]
     if not parent.requires_grad:
         return
     key = id(parent)
     if key not in own:
-        buffer = (pending[key].data.copy() if key in pending
-                  else parent.xp.zeros(parent.shape, dtype=parent.dtype))
+        buffer = (pending[key].data.copy(order="K") if key in pending
+                  else parent.xp.zeros_like(parent.data))
         pending[key] = parent._make(buffer, parent.device)
         own.add(key)
     fn.add_gradient_into(pending[key].data, grad.data)

@@ -1,7 +1,7 @@
 """Fused ("flash") scaled dot-product attention on the CPU with Numba.
 
-For one sequence (the kernels loop over N = batch·heads of them), with q (Tq, D), k (Tk, D),
-v (Tk, Dv) and a scale s (1/√D by default):
+For one sequence (the kernels loop over all of them), with q (Tq, D), k (Tk, D), v (Tk, Dv)
+and a scale s (1/√D by default):
 
     S = s · q kᵀ   (Tq, Tk)        P = softmax(S) row by row        out = P v   (Tq, Dv)
 
@@ -25,18 +25,27 @@ P_ij = e^(S_ij - lse_i), it is recomputed block by block from q, k and lse:
     dQ = s · dS k   dK = dSᵀ (s·q)
 
 (Δ_i = Σ_j P_ij dP_ij, the softmax term, rewritten with out = P v so it costs O(Dv) per row.)
-Memory stays linear in T: q, k, v, out, lse, the gradients and padded, transposed copies of k
-and v, all allocated outside the kernels, plus a few blocks of BLOCK_Q × BLOCK_K per thread.
+Memory stays linear in T: besides the inputs and outputs, a few blocks per thread.
 
-**Block products by BLAS, the softmax by Numba.** Within a (query block, key block) pair every
-step is either a small matrix product, S = (s·q) kᵀ, P v, dO vᵀ, Pᵀ dO, dSᵀ (s·q), dS k, which
-``np.dot`` hands to BLAS (about twice as fast as the best loops Numba writes without fastmath;
-one BLAS thread per Numba thread, see ``blas_threads``), or an elementwise step along a row of
-the block, written as loops that LLVM vectorizes. The exponential is one of those steps: ``exp_cpu.exp_inplace``, because the C library's exp that
-``np.exp`` calls inside Numba works one number at a time. Keys are prepared outside the kernels
-in blocks, zero-padded to a whole number of blocks and transposed per block ((N, blocks, D,
-BLOCK_K)), so every operand of ``np.dot`` is a contiguous array, as it requires; padded keys
-are masked like causal ones.
+**A key per row.** A block of scores is held transposed, Sᵀ (BLOCK_K, queries): the softmax
+works along a query's keys, which is now down a column, so every step of it (the running
+maximum, the shift, the sum) is one operation across a row of queries, which LLVM vectorizes
+without reordering any sum, instead of a reduction along a short row, one number at a time.
+The exponential of the whole block is one call of ``exp_cpu.exp_inplace``, because the C
+library's exp that ``np.exp`` calls inside Numba works one number at a time. The products
+S = k (s·q)ᵀ, P v, v dOᵀ, Pᵀ dO, dSᵀ (s·q), dS k are ``np.dot`` on blocks, handed to BLAS
+(about twice as fast as the best loops Numba writes without fastmath; one BLAS thread per Numba
+thread, see ``blas_threads``).
+
+**Any layout, no copies outside.** The arrays are (P, H, T, D): any leading axes as two, in
+any memory layout, such as the views of one (B, T, 3, H, D) projection that a transformer
+splits into heads. Each job gathers its blocks into small contiguous arrays (zero rows past the
+last key, masked like causal ones), scaling the queries by s on the way, so nothing is copied,
+padded or transposed whole before the kernels run. The outputs out, dq, dk, dv are made with
+the heads axis inside the time axis in memory, (P, T, H, D) seen as (P, H, T, D): the layout a
+transformer merges the heads back from, so that step needs no copy either. The kernels are
+compiled on first use of a dtype, once for arrays of every layout (an explicit signature),
+not once per combination of layouts.
 
 **How the work is divided:** the forward runs one job per (sequence, query block), each writing
 its own rows of out and lse. The backward runs one job per sequence, which owns dq, dk and dv
@@ -45,162 +54,224 @@ backward therefore uses one thread.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, typeof, types
 
 from .blas_threads import single_threaded_blas
 from .common import (AttentionSettings, check_attention_gradient, check_attention_shapes,
                      default_scale)
 from .exp_cpu import constants, exp_inplace, scratch
 
-JIT = dict(parallel=True, cache=True, fastmath=False)
 BLOCK_Q = 64   # queries per block
 BLOCK_K = 64   # keys per block
+DTYPES = (np.float32, np.float64)
+
+
+JIT = dict(parallel=True, cache=True, fastmath=False)
+
+
+def _parameter_types(dtype) -> SimpleNamespace:
+    """Numba's types of the kernels' parameters for ``dtype``; every array is of any layout."""
+    scalar = typeof(dtype.type(0))
+    return SimpleNamespace(
+        read=types.Array(scalar, 4, "A", readonly=True), write=types.Array(scalar, 4, "A"),
+        read_rows=types.Array(scalar, 3, "A", readonly=True), write_rows=types.Array(scalar, 3, "A"),
+        settings=typeof(AttentionSettings(1, True, dtype.type(1))),
+        consts=types.Array(scalar, 1, "C", readonly=True))
+
+
+_compiled = {}
+
+
+def _compile(kernel, dtype):
+    """``kernel`` compiled for ``dtype`` on first use, once for arrays of every layout (left to
+    itself, Numba compiles a version per combination of C-ordered and strided arguments)."""
+    key = (kernel.__name__, np.dtype(dtype))
+    if key not in _compiled:
+        t = _parameter_types(np.dtype(dtype))
+        signature = {"_forward": types.void(t.read, t.read, t.read, t.write, t.write_rows,
+                                            t.settings, t.consts),
+                     "_backward": types.void(t.read, t.read, t.read, t.read, t.read, t.write,
+                                             t.write, t.write, t.read_rows, t.settings,
+                                             t.consts)}[kernel.__name__]
+        _compiled[key] = njit(signature, **JIT)(kernel)
+    return _compiled[key]
 
 
 @njit(cache=True, inline="always")
-def _visible(query, first_key, keys, causal):
-    """How many keys of the block starting at first_key the query may see (keys: real keys
-    in the block; the rest is padding)."""
-    return min(keys, query + 1 - first_key) if causal else keys
+def _gather(block, source, start):
+    """block[:] = source[start : start + len(block)] as a contiguous array; rows past the end
+    of source are zero."""
+    rows = min(block.shape[0], source.shape[0] - start)
+    for r in range(rows):
+        for d in range(block.shape[1]):
+            block[r, d] = source[start + r, d]
+    block[rows:] = 0
 
 
-@njit(**JIT)
-def _forward(q, k_blocks, v, out, lse, settings, exp_consts):
-    """out (N, Tq, Dv) and lse (N, Tq) from q (already scaled), the key blocks and v padded to
-    whole blocks; ``settings``: an AttentionSettings (the real keys, the mask)."""
-    N, Tq, _ = q.shape
-    Dv = v.shape[2]
-    Tk, causal = settings.keys, settings.causal
+@njit(cache=True, inline="always")
+def _hidden(key, first_query, queries, keys, causal):
+    """How many of a block's queries, counted from its first, may not see ``key``: all of them
+    for a padded key (key >= keys), those before it (i < key) under a causal mask."""
+    if key >= keys:
+        return queries
+    return min(max(key - first_query, 0), queries) if causal else 0
+
+
+def _forward(q, k, v, out, lse, settings, exp_consts):
+    """out (P, H, Tq, Dv) and lse (P, H, Tq) from q, k, v; ``settings``: an AttentionSettings
+    (the number of keys, the mask, the scale)."""
+    P, H, Tq, D = q.shape
+    Dv = v.shape[3]
+    Tk, causal, scale = settings.keys, settings.causal, settings.scale
     n_blocks = (Tq + BLOCK_Q - 1) // BLOCK_Q
-    for job in prange(N * n_blocks):
-        n, i0 = job // n_blocks, (job % n_blocks) * BLOCK_Q
+    for job in prange(P * H * n_blocks):
+        sequence, i0 = job // n_blocks, (job % n_blocks) * BLOCK_Q
+        p, h = sequence // H, sequence % H
         rows = min(BLOCK_Q, Tq - i0)
-        queries = q[n, i0:i0 + rows]                             # (rows, D), already scaled
-        scores = np.empty((rows, BLOCK_K), q.dtype)              # S, then e^(S - m')
+        queries = np.empty((rows, D), q.dtype)
+        _gather(queries, q[p, h], i0)
+        queries *= scale                                         # s·q (rows, D)
+        keys, values = np.empty((BLOCK_K, D), q.dtype), np.empty((BLOCK_K, Dv), q.dtype)
+        scores_t = np.empty((BLOCK_K, rows), q.dtype)            # Sᵀ, then e^(S - m')ᵀ
         block_out = np.empty((rows, Dv), q.dtype)
         acc = np.zeros((rows, Dv), q.dtype)                      # unnormalized out
-        row_max = np.full(rows, -np.inf, q.dtype)
-        row_sum = np.zeros(rows, q.dtype)
-        bits, powers = scratch(BLOCK_K)
+        row_max, row_sum = np.full(rows, -np.inf, q.dtype), np.zeros(rows, q.dtype)
+        new_max, shift = np.empty(rows, q.dtype), np.empty(rows, q.dtype)
+        bits, powers = scratch(rows)
         k_end = min(Tk, i0 + rows) if causal else Tk
-        for block in range((k_end + BLOCK_K - 1) // BLOCK_K):
-            j0 = block * BLOCK_K
-            np.dot(queries, k_blocks[n, block], scores)         # (rows, D) @ (D, BLOCK_K)
-            for i in range(rows):
-                s = scores[i]
-                visible = _visible(i0 + i, j0, min(BLOCK_K, Tk - j0), causal)
-                if visible <= 0:                                 # every key here is masked
-                    s[:] = 0
-                    continue
-                new_max = max(row_max[i], s[:visible].max())
-                rescale = np.exp(row_max[i] - new_max)           # e^(m - m')
-                s[:visible] -= new_max
-                exp_inplace(s[:visible], exp_consts, bits, powers)  # e^(S_ij - m')
-                s[visible:] = 0
-                row_sum[i] = row_sum[i] * rescale + s[:visible].sum()
+        for j0 in range(0, k_end, BLOCK_K):
+            _gather(keys, k[p, h], j0)
+            _gather(values, v[p, h], j0)
+            np.dot(keys, queries.T, scores_t)                    # (BLOCK_K, D) @ (D, rows)
+            new_max[:] = row_max
+            for j in range(BLOCK_K):                             # m' = max(m, max_j S_ij)
+                for i in range(_hidden(j0 + j, i0, rows, Tk, causal), rows):
+                    new_max[i] = max(new_max[i], scores_t[j, i])
+            for i in range(rows):   # a query that sees no key yet shifts by 0, not by -inf
+                shift[i] = new_max[i] if new_max[i] > -np.inf else 0
+                rescale = np.exp(row_max[i] - shift[i])          # e^(m - m')
+                row_sum[i] *= rescale
                 acc[i] *= rescale
-                row_max[i] = new_max
-            np.dot(scores, v[n, j0:j0 + BLOCK_K], block_out)    # (rows, BLOCK_K) @ (BLOCK_K, Dv)
+                row_max[i] = new_max[i]
+            for j in range(BLOCK_K):                             # e^(S_ij - m'), 0 where hidden
+                hidden, row = _hidden(j0 + j, i0, rows, Tk, causal), scores_t[j]
+                for i in range(hidden, rows):
+                    row[i] -= shift[i]
+                exp_inplace(row[hidden:], exp_consts, bits, powers)
+                row[:hidden] = 0
+                for i in range(hidden, rows):
+                    row_sum[i] += row[i]
+            np.dot(scores_t.T, values, block_out)                # (rows, BLOCK_K) @ (BLOCK_K, Dv)
             acc += block_out
         for i in range(rows):
-            out[n, i0 + i] = acc[i] / row_sum[i]
-            lse[n, i0 + i] = row_max[i] + np.log(row_sum[i])
+            for d in range(Dv):
+                out[p, h, i0 + i, d] = acc[i, d] / row_sum[i]
+            lse[p, h, i0 + i] = row_max[i] + np.log(row_sum[i])
 
 
-@njit(**JIT)
-def _backward(grad_out, saved, grads, settings, exp_consts):
-    """grads = (dq (N, Tq, D), dk and dv padded like k to whole key blocks) from dO and the
-    saved arrays: q (already scaled), k, k and v in transposed blocks, lse and Δ."""
-    q, k, k_blocks, v_blocks, lse, delta = saved
-    dq, dk, dv = grads
+def _backward(grad_out, q, k, v, out, dq, dk, dv, lse, settings, exp_consts):
+    """dq, dk, dv (P, H, T, D) from dO = grad_out, q, k, v, out and lse."""
     Tk, causal, scale = settings.keys, settings.causal, settings.scale
-    N, Tq, D = q.shape
-    Dv = grad_out.shape[2]
-    for n in prange(N):
-        dk_n, dv_n = dk[n], dv[n]                                # padded to whole blocks
-        dk_n[:] = 0
-        dv_n[:] = 0
-        probs = np.empty((BLOCK_Q, BLOCK_K), q.dtype)            # P
-        dscores = np.empty((BLOCK_Q, BLOCK_K), q.dtype)          # dP, then dS
+    P, H, Tq, D = q.shape
+    Dv = v.shape[3]
+    padded_keys = (Tk + BLOCK_K - 1) // BLOCK_K * BLOCK_K
+    for sequence in prange(P * H):
+        p, h = sequence // H, sequence % H
+        key_grads = np.zeros((padded_keys, D), q.dtype)          # dK of the sequence
+        value_grads = np.zeros((padded_keys, Dv), q.dtype)       # dV of the sequence
+        keys, values = np.empty((BLOCK_K, D), q.dtype), np.empty((BLOCK_K, Dv), q.dtype)
         key_grad, value_grad = np.empty((BLOCK_K, D), q.dtype), np.empty((BLOCK_K, Dv), q.dtype)
-        query_grad = np.empty((BLOCK_Q, D), q.dtype)
-        bits, powers = scratch(BLOCK_K)
+        bits, powers = scratch(BLOCK_Q)
         for i0 in range(0, Tq, BLOCK_Q):
             rows = min(BLOCK_Q, Tq - i0)
-            queries, grads = q[n, i0:i0 + rows], grad_out[n, i0:i0 + rows]  # (rows, D), (rows, Dv)
-            p, ds, dq_block = probs[:rows], dscores[:rows], query_grad[:rows]
-            dq[n, i0:i0 + rows] = 0
+            queries, grads = np.empty((rows, D), q.dtype), np.empty((rows, Dv), q.dtype)
+            _gather(queries, q[p, h], i0)
+            queries *= scale                                     # s·q (rows, D)
+            _gather(grads, grad_out[p, h], i0)                   # dO (rows, Dv)
+            delta = np.zeros(rows, q.dtype)                      # Δ_i = Σ_d dO_id out_id
+            for i in range(rows):
+                for d in range(Dv):
+                    delta[i] += grads[i, d] * out[p, h, i0 + i, d]
+            lse_rows = lse[p, h, i0:i0 + rows]
+            probs_t, dscores_t = np.empty((BLOCK_K, rows), q.dtype), np.empty((BLOCK_K, rows), q.dtype)
+            query_grad, query_grads = np.empty((rows, D), q.dtype), np.zeros((rows, D), q.dtype)
             k_end = min(Tk, i0 + rows) if causal else Tk
-            for block in range((k_end + BLOCK_K - 1) // BLOCK_K):
-                j0 = block * BLOCK_K
-                np.dot(queries, k_blocks[n, block], p)          # S = (s·q) kᵀ
-                np.dot(grads, v_blocks[n, block], ds)           # dP = dO vᵀ
-                for i in range(rows):
-                    visible = max(_visible(i0 + i, j0, min(BLOCK_K, Tk - j0), causal), 0)
-                    p_row, ds_row = p[i, :visible], ds[i, :visible]
-                    p_row -= lse[n, i0 + i]
-                    exp_inplace(p_row, exp_consts, bits, powers)  # P_ij = e^(S_ij - lse_i)
-                    p[i, visible:] = 0
-                    for j in range(visible):                     # dS_ij = P_ij (dP_ij - Δ_i)
-                        ds_row[j] = p_row[j] * (ds_row[j] - delta[n, i0 + i])
-                    ds[i, visible:] = 0
-                np.dot(p.T, grads, value_grad)                   # dV += Pᵀ dO
-                dv_n[j0:j0 + BLOCK_K] += value_grad
-                np.dot(ds.T, queries, key_grad)                  # dK += dSᵀ (s·q)
-                dk_n[j0:j0 + BLOCK_K] += key_grad
-                np.dot(ds, k[n, j0:j0 + BLOCK_K], dq_block)     # dQ += dS k
-                dq[n, i0:i0 + rows] += dq_block
-            dq[n, i0:i0 + rows] *= scale
+            for j0 in range(0, k_end, BLOCK_K):
+                _gather(keys, k[p, h], j0)
+                _gather(values, v[p, h], j0)
+                np.dot(keys, queries.T, probs_t)                 # Sᵀ = k (s·q)ᵀ
+                np.dot(values, grads.T, dscores_t)               # dPᵀ = v dOᵀ
+                for j in range(BLOCK_K):                         # Pᵀ, 0 where hidden
+                    hidden, row = _hidden(j0 + j, i0, rows, Tk, causal), probs_t[j]
+                    for i in range(hidden, rows):
+                        row[i] -= lse_rows[i]
+                    exp_inplace(row[hidden:], exp_consts, bits, powers)
+                    row[:hidden] = 0
+                for j in range(BLOCK_K):                         # dSᵀ = Pᵀ ⊙ (dPᵀ - Δ)
+                    for i in range(rows):
+                        dscores_t[j, i] = probs_t[j, i] * (dscores_t[j, i] - delta[i])
+                np.dot(probs_t, grads, value_grad)               # dV += Pᵀ dO
+                value_grads[j0:j0 + BLOCK_K] += value_grad
+                np.dot(dscores_t, queries, key_grad)             # dK += dSᵀ (s·q)
+                key_grads[j0:j0 + BLOCK_K] += key_grad
+                np.dot(dscores_t.T, keys, query_grad)            # dQ += dS k
+                query_grads += query_grad
+            for i in range(rows):
+                for d in range(D):
+                    dq[p, h, i0 + i, d] = query_grads[i, d] * scale
+        dk[p, h] = key_grads[:Tk]
+        dv[p, h] = value_grads[:Tk]
 
 
 # ----------------------------------------------------------------------------- array functions
 
-def _prepare(arrays, scale, D):
+def _dtype(arrays) -> np.dtype:
     dtype = np.result_type(*arrays)
-    dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    return [np.ascontiguousarray(a, dtype=dtype) for a in arrays], dtype.type(default_scale(scale, D))
+    return dtype if dtype in DTYPES else np.dtype(np.float64)
 
 
-def _padded_keys(a):
-    """(N, Tk, D) -> (N, Tk rounded up to whole blocks, D), the new rows zero."""
-    blocks = -(-a.shape[1] // BLOCK_K)
-    padded = np.zeros((a.shape[0], blocks * BLOCK_K, a.shape[2]), a.dtype)
-    padded[:, :a.shape[1]] = a
-    return padded
+def _as_sequences(a, dtype, trailing: int = 2):
+    """(..., T, D) -> (P, H, T, D) in ``dtype`` (``trailing`` = 1: (..., T) -> (P, H, T)); a view
+    unless the dtype changes or more than two leading axes have to be merged."""
+    a = a.astype(dtype, copy=False)
+    lead = a.ndim - trailing
+    if lead <= 2:
+        return a.reshape((1,) * (2 - lead) + a.shape)
+    return a.reshape((-1,) + a.shape[-trailing - 1:])
 
 
-def _key_blocks(padded):
-    """(N, blocks·BLOCK_K, D) -> (N, blocks, D, BLOCK_K): each block of keys transposed."""
-    N, T, D = padded.shape
-    return np.ascontiguousarray(padded.reshape(N, T // BLOCK_K, BLOCK_K, D).transpose(0, 1, 3, 2))
+def _empty_heads_inside(shape, dtype):
+    """An empty (P, H, T, D) array laid out as (P, T, H, D) in memory (see the docstring)."""
+    P, H, T, D = shape
+    return np.empty((P, T, H, D), dtype).transpose(0, 2, 1, 3)
 
 
 def attention_forward(q, k, v, causal, scale):
-    """(out, lse): out (N, Tq, Dv) = softmax(scale · q kᵀ) v, lse (N, Tq) the row log-sum-exp."""
+    """(out, lse): out (..., Tq, Dv) = softmax(scale · q kᵀ) v, lse (..., Tq) the row
+    log-sum-exp; q (..., Tq, D), k (..., Tk, D), v (..., Tk, Dv) with the same leading axes."""
     check_attention_shapes(q, k, v)
-    (q, k, v), scale = _prepare((q, k, v), scale, q.shape[2])
-    out = np.empty(q.shape[:2] + v.shape[2:], q.dtype)                # (N, Tq, Dv)
-    lse = np.empty(q.shape[:2], q.dtype)                              # (N, Tq)
-    settings = AttentionSettings(k.shape[1], bool(causal), scale)
+    dtype, lead = _dtype((q, k, v)), q.shape[:-2]
+    q, k, v = (_as_sequences(a, dtype) for a in (q, k, v))            # (P, H, T, D)
+    out = _empty_heads_inside(q.shape[:3] + v.shape[3:], dtype)       # (P, H, Tq, Dv)
+    lse = np.empty(q.shape[:3], dtype)                                # (P, H, Tq)
+    settings = AttentionSettings(k.shape[2], bool(causal), dtype.type(default_scale(scale, q.shape[3])))
     with single_threaded_blas():
-        _forward(q * scale, _key_blocks(_padded_keys(k)), _padded_keys(v), out, lse, settings,
-                 constants(q.dtype))
-    return out, lse
+        _compile(_forward, dtype)(q, k, v, out, lse, settings, constants(dtype))
+    return out.reshape(lead + out.shape[2:]), lse.reshape(lead + lse.shape[2:])
 
 
 def attention_backward(grad_out, q, k, v, out, lse, causal, scale):
-    """(dq, dk, dv) for out = attention_forward(q, k, v, causal, scale)[0]."""
+    """(dq, dk, dv), shaped like q, k, v, for out = attention_forward(q, k, v, causal, scale)[0]."""
     check_attention_shapes(q, k, v)
     check_attention_gradient(grad_out, q, v, out, lse)
-    (grad_out, q, k, v, out, lse), scale = _prepare((grad_out, q, k, v, out, lse), scale,
-                                                    q.shape[2])
-    delta = np.einsum("nid,nid->ni", grad_out, out)                   # (N, Tq)
-    k_padded = _padded_keys(k)                                        # (N, Tk rounded up, D)
-    dq = np.empty(q.shape, q.dtype)
-    dk, dv = np.empty(k_padded.shape, q.dtype), np.empty(k_padded.shape[:2] + v.shape[2:], q.dtype)
-    saved = (q * scale, k_padded, _key_blocks(k_padded), _key_blocks(_padded_keys(v)), lse, delta)
+    dtype, shapes = _dtype((grad_out, q, k, v, out, lse)), (q.shape, k.shape, v.shape)
+    arrays = [_as_sequences(a, dtype) for a in (grad_out, q, k, v, out)]  # (P, H, T, D) each
+    grads = [_empty_heads_inside(a.shape, dtype) for a in arrays[1:4]]    # dq, dk, dv
+    settings = AttentionSettings(k.shape[-2], bool(causal), dtype.type(default_scale(scale, q.shape[-1])))
     with single_threaded_blas():
-        _backward(grad_out, saved, (dq, dk, dv), AttentionSettings(k.shape[1], bool(causal), scale),
-                  constants(q.dtype))
-    return dq, np.ascontiguousarray(dk[:, :k.shape[1]]), np.ascontiguousarray(dv[:, :k.shape[1]])
+        _compile(_backward, dtype)(*arrays, *grads, _as_sequences(lse, dtype, trailing=1),
+                                   settings, constants(dtype))
+    return tuple(g.reshape(shape) for g, shape in zip(grads, shapes))

@@ -110,29 +110,34 @@ def _grad_key_value(grad_out, q, k, v, lse, delta, dk, dv, settings):
 
 
 def _prepare(arrays, scale, D):
+    """The arrays contiguous in one dtype with their leading axes merged into one, (N, T, D)
+    (lse (N, T)), and the scale in that dtype."""
     xp = array_module(device_of(arrays[0]))
     dtype = xp.result_type(*arrays)
-    return xp, [xp.ascontiguousarray(a, dtype=dtype) for a in arrays], \
-        dtype.type(default_scale(scale, D))
+    lead = arrays[0].ndim - 2
+    return xp, [xp.ascontiguousarray(a, dtype=dtype).reshape((-1,) + a.shape[lead:])
+                for a in arrays], dtype.type(default_scale(scale, D))
 
 
 def attention_forward(q, k, v, causal, scale):
     """(out, lse); same contract as ``attention_cpu.attention_forward``."""
     check_attention_shapes(q, k, v)
-    xp, (q, k, v), scale = _prepare((q, k, v), scale, q.shape[2])
+    lead = q.shape[:-2]
+    xp, (q, k, v), scale = _prepare((q, k, v), scale, q.shape[-1])
     out = xp.empty(q.shape[:2] + v.shape[2:], q.dtype)                # (N, Tq, Dv)
     lse = xp.empty(q.shape[:2], q.dtype)                              # (N, Tq)
     launch(_forward, q.shape[0] * q.shape[1], q, k, v, out, lse,
            AttentionSettings(k.shape[1], bool(causal), scale))
-    return out, lse
+    return out.reshape(lead + out.shape[1:]), lse.reshape(lead + lse.shape[1:])
 
 
 def attention_backward(grad_out, q, k, v, out, lse, causal, scale):
     """(dq, dk, dv); same contract as ``attention_cpu.attention_backward``."""
     check_attention_shapes(q, k, v)
     check_attention_gradient(grad_out, q, v, out, lse)
-    xp, (grad_out, q, k, v, out, lse), scale = _prepare((grad_out, q, k, v, out, lse), scale,
-                                                        q.shape[2])
+    shapes = (q.shape, k.shape, v.shape)
+    xp, (grad_out, q, k, v, out), scale = _prepare((grad_out, q, k, v, out), scale, q.shape[-1])
+    lse = xp.ascontiguousarray(lse, dtype=q.dtype).reshape(q.shape[:2])   # (N, Tq)
     delta = (grad_out * out).sum(axis=-1)                             # (N, Tq)
     dq, dk, dv = xp.empty(q.shape, q.dtype), xp.empty(k.shape, q.dtype), xp.empty(v.shape, q.dtype)
     settings = AttentionSettings(k.shape[1], bool(causal), scale)
@@ -140,4 +145,4 @@ def attention_backward(grad_out, q, k, v, out, lse, causal, scale):
     launch(_grad_query, q.shape[0] * q.shape[1], grad_out, q, k, v, lse, delta, dq, settings)
     launch(_grad_key_value, k.shape[0] * k.shape[1], grad_out, q, k, v, lse, delta, dk, dv,
            settings)
-    return dq, dk, dv
+    return tuple(g.reshape(shape) for g, shape in zip((dq, dk, dv), shapes))

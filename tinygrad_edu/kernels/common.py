@@ -50,19 +50,20 @@ class AttentionSettings(NamedTuple):
 
 
 def check_attention_shapes(q, k, v) -> None:
-    """Raise a ValueError unless q (N, Tq, D), k (N, Tk, D), v (N, Tk, Dv) fit, with Tk >= 1."""
-    if q.ndim != 3 or k.ndim != 3 or v.ndim != 3 or not q.shape[0] == k.shape[0] == v.shape[0] \
-            or q.shape[2] != k.shape[2] or k.shape[1] != v.shape[1]:
-        raise ValueError(f"attention: expected q (N, Tq, D), k (N, Tk, D), v (N, Tk, Dv), got "
-                         f"{q.shape}, {k.shape}, {v.shape}")
-    if k.shape[1] == 0:
+    """Raise a ValueError unless q (..., Tq, D), k (..., Tk, D), v (..., Tk, Dv) fit, with the
+    same leading axes and Tk >= 1."""
+    if not q.ndim == k.ndim == v.ndim >= 2 or not q.shape[:-2] == k.shape[:-2] == v.shape[:-2] \
+            or q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"attention: expected q (..., Tq, D), k (..., Tk, D), v (..., Tk, Dv) "
+                         f"with the same leading axes, got {q.shape}, {k.shape}, {v.shape}")
+    if k.shape[-2] == 0:
         raise ValueError("attention: there are no keys to attend to (Tk = 0)")
 
 
 def check_attention_gradient(grad_out, q, v, out, lse) -> None:
     """Raise a ValueError unless dL/dout, out and lse fit q and v."""
-    if grad_out.shape != out.shape or out.shape != q.shape[:2] + v.shape[2:] \
-            or lse.shape != q.shape[:2]:
+    if grad_out.shape != out.shape or out.shape != q.shape[:-1] + v.shape[-1:] \
+            or lse.shape != q.shape[:-1]:
         raise ValueError(f"attention backward: grad_out {grad_out.shape}, out {out.shape} and "
                          f"lse {lse.shape} do not fit q {q.shape} and v {v.shape}")
 

@@ -12,9 +12,11 @@ module (``impl``, see ``tinygrad_edu.kernels``) that never forms that matrix:
     backward:  dq, dk, dv = impl.attention_backward(dout, q, k, v, out, lse, causal, scale)
                (P = e^(S - lse) is recomputed from q, k and the saved lse)
 
-The kernels work on (N, T, D) arrays, so the leading axes (batch, heads) are broadcast against
-each other and flattened into N on the way in, and the gradients come back with the broadcast
-shape (the engine sums them back to each input's shape).
+The kernels take (..., T, D) arrays with the same leading axes (batch, heads) in any memory
+layout, so the leading axes are broadcast against each other on the way in, as views, not
+copies (the heads a transformer splits off its projection go in as they are), and the
+gradients come back with the broadcast shape (the engine sums them back to each input's
+shape).
 
 The kernels' backward returns arrays, not Tensor operations, so it is first-order: it is this
 Function's ``backward_arrays`` (see ``Function`` in ``autograd.py``). When a second derivative
@@ -39,17 +41,14 @@ class FusedAttention(Function):
     def forward(self, q, k, v, causal, scale, impl):
         self.causal, self.scale, self.impl = causal, scale, impl
         lead = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-        self.shapes = [lead + a.shape[-2:] for a in (q, k, v)]
-        self.q, self.k, self.v = (self.xp.broadcast_to(a, shape).reshape((-1,) + a.shape[-2:])
-                                  for a, shape in zip((q, k, v), self.shapes))  # (N, T, D)
+        self.q, self.k, self.v = (self.xp.broadcast_to(a, lead + a.shape[-2:])
+                                  for a in (q, k, v))                          # (..., T, D)
         self.out, self.lse = impl.attention_forward(self.q, self.k, self.v, causal, scale)
-        return self.out.reshape(lead + self.out.shape[-2:])                    # (..., Tq, Dv)
+        return self.out                                                        # (..., Tq, Dv)
 
     def backward_arrays(self, grad_out):
-        grad_out = grad_out.reshape(self.out.shape)                            # (N, Tq, Dv)
-        grads = self.impl.attention_backward(grad_out, self.q, self.k, self.v, self.out,
-                                             self.lse, self.causal, self.scale)
-        return tuple(g.reshape(shape) for g, shape in zip(grads, self.shapes))
+        return self.impl.attention_backward(grad_out, self.q, self.k, self.v, self.out,
+                                            self.lse, self.causal, self.scale)
 
     def composed(self, q, k, v):
         from .attention import scaled_dot_product_attention
