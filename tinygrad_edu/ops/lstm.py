@@ -135,8 +135,9 @@ class LSTMLayer(Function):
         w_ih_t = w_ih.T * scale                                          # (I, 4H)
         gates = (x.reshape(steps * batch, -1) @ w_ih_t).astype(dtype, copy=False)  # (T·B, 4H)
         gates = gates.reshape(steps, batch, 4 * hidden)                  # (T, B, 4H), scaled
-        if biases:
-            gates += (biases[0] + biases[1]) * scale
+        # the biases are added step by step, to a (B, 4H) block the loop has in cache anyway:
+        # one pass over the whole (T, B, 4H) array, from memory, costs more
+        bias = (biases[0] + biases[1]) * scale if biases else None       # (4H,), scaled
         hc = xp.empty((2, steps, batch, hidden), dtype)                  # the output
         tanh_c = xp.empty((steps, batch, hidden), dtype)
         # W_hhᵀ copied into row order first (the BLAS multiplies a (B, H) block by it 1.6x
@@ -147,6 +148,8 @@ class LSTMLayer(Function):
         for t in range(steps):
             a = gates[t]                                                 # (B, 4H), in place
             a += h @ w_hh_t                                              # scaled a_t
+            if bias is not None:
+                a += bias
             xp.tanh(a, out=a)
             self.impl.lstm_cell_forward(a, scale, shift, c, hc[1, t])    # gates, c_t
             c = hc[1, t]
