@@ -81,8 +81,9 @@ _settings = {op: "auto" for op in OPS}   # per op: "auto", "numpy" or "numba"
 
 # "auto" on the CPU runs the fused attention kernel from this many keys on. Below it, one BLAS
 # product over the whole (T, T) score matrix is faster and still small (measured by
-# benchmarks/kernels.py: 0.6-1.1x at T = 128 and 256, 2.3-3.2x faster at T = 512).
-AUTO_ATTENTION_MIN_KEYS = 512
+# benchmarks/kernels.py with 2 threads, the kernel against the reference: 0.72-0.78x at
+# T = 16-32, 1.05x at 48, 1.2x at 64, 2x at 128-256, 3.3-3.5x at 512-1024).
+AUTO_ATTENTION_MIN_KEYS = 48
 
 
 def numba_available() -> bool:
