@@ -22,8 +22,9 @@ sensitive to that).
 **Memory.** For attention at T = 256, 1024 and 4096 (batch·heads = 4, D = 32) the peak of the
 memory allocated during one forward + backward pass, measured with ``tracemalloc``, which sees
 every NumPy array (NumPy reports its allocations to it). Numba's own allocations inside a
-kernel are invisible to it: the fused kernels allocate their outputs and the padded copies of
-k and v in Python, so what remains unseen is a few 64 × 64 blocks per thread, independent of T.
+kernel are invisible to it: the fused kernels allocate their outputs in Python, so what remains
+unseen is a few 64 × 64 blocks per thread (and, in the backward, dK and dV of the sequence a
+thread works on), which grow with T linearly, not quadratically.
 """
 from __future__ import annotations
 
