@@ -45,8 +45,8 @@ CONV_CASES = [
     ("64x64x16x16, 64 filters 3x3 pad 1", (64, 64, 16, 16), (64, 64, 3, 3), 1, 1),
 ]
 # (batch·heads, T, D) for causal attention; the last sizes are slow for the reference
-ATTENTION_CASES = [(64, 16, 32), (64, 32, 32), (64, 64, 32), (64, 128, 32), (64, 256, 32), (64, 512, 32),
-                   (16, 1024, 64)]
+ATTENTION_CASES = [(64, 16, 32), (64, 32, 32), (64, 64, 32), (64, 128, 32), (64, 256, 32),
+                   (64, 512, 32), (16, 1024, 64)]
 MEMORY_LENGTHS = (256, 1024, 4096)
 MEMORY_HEADS, MEMORY_DIM = 4, 32
 

@@ -157,7 +157,6 @@ def test_slice_gradients_do_not_write_into_a_shared_gradient(device):
     assert x.grad.tolist() == [1.0, 11.0, 11.0]
 
 
-
 def test_slices_of_a_view_get_a_buffer_in_its_memory_order(device, rng):
     """q, k, v sliced off a permuted (B, T, 3, H, D) projection, as a transformer splits its
     heads: the slices' buffer follows the view's memory order, so going back through the
@@ -169,6 +168,7 @@ def test_slices_of_a_view_get_a_buffer_in_its_memory_order(device, rng):
     data = projection.numpy()
     expected = np.stack([data[:, :, 1], data[:, :, 0], 2 * data[:, :, 2]], axis=2)
     np.testing.assert_allclose(projection.grad.numpy(), expected, rtol=1e-12)
+
 
 # ----------------------------------------------------------------------------- create_graph, grad
 

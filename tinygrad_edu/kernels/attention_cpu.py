@@ -31,8 +31,8 @@ Memory stays linear in T: besides the inputs and outputs, a few blocks per threa
 works along a query's keys, which is now down a column, so every step of it (the running
 maximum, the shift, the sum) is one operation across a row of queries, which LLVM vectorizes
 without reordering any sum, instead of a reduction along a short row, one number at a time.
-The exponential of the whole block is one call of ``exp_cpu.exp_inplace``, because the C
-library's exp that ``np.exp`` calls inside Numba works one number at a time. The products
+The exponential, over the visible part of each key's row, is ``exp_cpu.exp_inplace``, because
+the C library's exp that ``np.exp`` calls inside Numba works one number at a time. The products
 S = k (s·q)ᵀ, P v, v dOᵀ, Pᵀ dO, dSᵀ (s·q), dS k are ``np.dot`` on blocks, handed to BLAS
 (about twice as fast as the best loops Numba writes without fastmath; one BLAS thread per Numba
 thread, see ``blas_threads``).
@@ -67,8 +67,6 @@ from .exp_cpu import constants, exp_inplace, scratch
 BLOCK_Q = 64   # queries per block
 BLOCK_K = 64   # keys per block
 DTYPES = (np.float32, np.float64)
-
-
 JIT = dict(parallel=True, cache=True, fastmath=False)
 
 
@@ -77,7 +75,8 @@ def _parameter_types(dtype) -> SimpleNamespace:
     scalar = typeof(dtype.type(0))
     return SimpleNamespace(
         read=types.Array(scalar, 4, "A", readonly=True), write=types.Array(scalar, 4, "A"),
-        read_rows=types.Array(scalar, 3, "A", readonly=True), write_rows=types.Array(scalar, 3, "A"),
+        read_rows=types.Array(scalar, 3, "A", readonly=True),
+        write_rows=types.Array(scalar, 3, "A"),
         settings=typeof(AttentionSettings(1, True, dtype.type(1))),
         consts=types.Array(scalar, 1, "C", readonly=True))
 
@@ -196,7 +195,8 @@ def _backward(grad_out, q, k, v, out, dq, dk, dv, lse, settings, exp_consts):
                 for d in range(Dv):
                     delta[i] += grads[i, d] * out[p, h, i0 + i, d]
             lse_rows = lse[p, h, i0:i0 + rows]
-            probs_t, dscores_t = np.empty((BLOCK_K, rows), q.dtype), np.empty((BLOCK_K, rows), q.dtype)
+            probs_t = np.empty((BLOCK_K, rows), q.dtype)             # Sᵀ, then Pᵀ
+            dscores_t = np.empty((BLOCK_K, rows), q.dtype)           # dPᵀ, then dSᵀ
             query_grad, query_grads = np.empty((rows, D), q.dtype), np.zeros((rows, D), q.dtype)
             k_end = min(Tk, i0 + rows) if causal else Tk
             for j0 in range(0, k_end, BLOCK_K):
@@ -257,7 +257,8 @@ def attention_forward(q, k, v, causal, scale):
     q, k, v = (_as_sequences(a, dtype) for a in (q, k, v))            # (P, H, T, D)
     out = _empty_heads_inside(q.shape[:3] + v.shape[3:], dtype)       # (P, H, Tq, Dv)
     lse = np.empty(q.shape[:3], dtype)                                # (P, H, Tq)
-    settings = AttentionSettings(k.shape[2], bool(causal), dtype.type(default_scale(scale, q.shape[3])))
+    settings = AttentionSettings(k.shape[2], bool(causal),
+                                 dtype.type(default_scale(scale, q.shape[3])))
     with single_threaded_blas():
         _compile(_forward, dtype)(q, k, v, out, lse, settings, constants(dtype))
     return out.reshape(lead + out.shape[2:]), lse.reshape(lead + lse.shape[2:])
@@ -270,7 +271,8 @@ def attention_backward(grad_out, q, k, v, out, lse, causal, scale):
     dtype, shapes = _dtype((grad_out, q, k, v, out, lse)), (q.shape, k.shape, v.shape)
     arrays = [_as_sequences(a, dtype) for a in (grad_out, q, k, v, out)]  # (P, H, T, D) each
     grads = [_empty_heads_inside(a.shape, dtype) for a in arrays[1:4]]    # dq, dk, dv
-    settings = AttentionSettings(k.shape[-2], bool(causal), dtype.type(default_scale(scale, q.shape[-1])))
+    settings = AttentionSettings(k.shape[-2], bool(causal),
+                                 dtype.type(default_scale(scale, q.shape[-1])))
     with single_threaded_blas():
         _compile(_backward, dtype)(*arrays, *grads, _as_sequences(lse, dtype, trailing=1),
                                    settings, constants(dtype))
