@@ -44,10 +44,12 @@ call. The choice is "numpy" (the reference, NumPy or CuPy) or "numba", for all o
     tg.kernels.set_default("auto")                    # back to the automatic choice
 
 "auto" (the default) takes the fastest path measured on the tensor's device: the Numba kernels
-on the CPU (when Numba is importable); on a GPU the reference, because the numba.cuda kernels
-here are simple one-thread-per-row loops that have not been shown to beat CuPy with cuBLAS
-(``python -m benchmarks.kernels --device cuda`` measures it). Every kernel is tested against
-the reference; a different choice changes results only by floating-point rounding.
+on the CPU (when Numba is importable; attention from ``AUTO_ATTENTION_MIN_KEYS`` keys on, since
+for shorter sequences one product over the whole T×T score matrix is faster); on a GPU the
+reference, because the numba.cuda kernels here are simple one-thread-per-row loops that have
+not been shown to beat CuPy with cuBLAS (``python -m benchmarks.kernels --device cuda``
+measures it). Every kernel is tested against the reference; a different choice changes
+results only by floating-point rounding.
 
 **Compilation and its cache.** A kernel is compiled for each dtype the first time it runs, which
 takes seconds. The machine code is cached on disk (``cache=True``): in the ``__pycache__`` folder
