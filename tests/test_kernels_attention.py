@@ -143,6 +143,9 @@ def test_attention_kernels_take_any_number_of_leading_axes(rng):
     np.testing.assert_array_equal(out.reshape(8, 5, 3), out_flat)
     single, _ = attention_cpu.attention_forward(q[0, 0, 0], k[0, 0, 0], v[0, 0, 0], True, None)
     np.testing.assert_array_equal(single, out_flat[0])                  # no leading axes
+    grads = attention_cpu.attention_backward(out_flat, *(a.reshape(8, 5, 3) for a in (q, k, v)),
+                                             out_flat, lse_flat, True, None)
+    assert out_flat.flags.c_contiguous and all(g.flags.c_contiguous for g in grads)  # (N, T, D)
 
 
 @pytest.mark.parametrize("causal", [False, True])

@@ -41,9 +41,10 @@ thread, see ``blas_threads``).
 any memory layout, such as the views of one (B, T, 3, H, D) projection that a transformer
 splits into heads. Each job gathers its blocks into small contiguous arrays (zero rows past the
 last key, masked like causal ones), scaling the queries by s on the way, so nothing is copied,
-padded or transposed whole before the kernels run. The outputs out, dq, dk, dv are made with
-the heads axis inside the time axis in memory, (P, T, H, D) seen as (P, H, T, D): the layout a
-transformer merges the heads back from, so that step needs no copy either. The kernels are
+padded or transposed whole before the kernels run. When the inputs have batch and heads axes,
+the outputs out, dq, dk, dv are made with the heads axis inside the time axis in memory,
+(P, T, H, D) seen as (P, H, T, D): the layout a transformer merges the heads back from, so
+that step needs no copy either (with fewer leading axes they are plain row-major). The kernels are
 compiled on first use of a dtype, once for arrays of every layout (an explicit signature),
 not once per combination of layouts.
 
@@ -243,9 +244,12 @@ def _as_sequences(a, dtype, trailing: int = 2):
     return a.reshape((-1,) + a.shape[-trailing - 1:])
 
 
-def _empty_heads_inside(shape, dtype):
-    """An empty (P, H, T, D) array laid out as (P, T, H, D) in memory (see the docstring)."""
+def _empty_output(shape, dtype, heads: bool):
+    """An empty (P, H, T, D) array: with ``heads`` (the inputs have batch and heads axes) laid
+    out (P, T, H, D) in memory (see the docstring), otherwise row-major."""
     P, H, T, D = shape
+    if not heads:
+        return np.empty(shape, dtype)
     return np.empty((P, T, H, D), dtype).transpose(0, 2, 1, 3)
 
 
@@ -255,7 +259,7 @@ def attention_forward(q, k, v, causal, scale):
     check_attention_shapes(q, k, v)
     dtype, lead = _dtype((q, k, v)), q.shape[:-2]
     q, k, v = (_as_sequences(a, dtype) for a in (q, k, v))            # (P, H, T, D)
-    out = _empty_heads_inside(q.shape[:3] + v.shape[3:], dtype)       # (P, H, Tq, Dv)
+    out = _empty_output(q.shape[:3] + v.shape[3:], dtype, len(lead) >= 2)  # (P, H, Tq, Dv)
     lse = np.empty(q.shape[:3], dtype)                                # (P, H, Tq)
     settings = AttentionSettings(k.shape[2], bool(causal),
                                  dtype.type(default_scale(scale, q.shape[3])))
@@ -270,7 +274,7 @@ def attention_backward(grad_out, q, k, v, out, lse, causal, scale):
     check_attention_gradient(grad_out, q, v, out, lse)
     dtype, shapes = _dtype((grad_out, q, k, v, out, lse)), (q.shape, k.shape, v.shape)
     arrays = [_as_sequences(a, dtype) for a in (grad_out, q, k, v, out)]  # (P, H, T, D) each
-    grads = [_empty_heads_inside(a.shape, dtype) for a in arrays[1:4]]    # dq, dk, dv
+    grads = [_empty_output(a.shape, dtype, q.ndim >= 4) for a in arrays[1:4]]  # dq, dk, dv
     settings = AttentionSettings(k.shape[-2], bool(causal),
                                  dtype.type(default_scale(scale, q.shape[-1])))
     with single_threaded_blas():
