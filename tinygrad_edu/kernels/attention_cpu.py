@@ -62,12 +62,11 @@ from numba import njit, prange, typeof, types
 
 from .blas_threads import single_threaded_blas
 from .common import (AttentionSettings, check_attention_gradient, check_attention_shapes,
-                     default_scale)
+                     default_scale, kernel_dtype)
 from .exp_cpu import constants, exp_inplace, scratch
 
 BLOCK_Q = 64   # queries per block
 BLOCK_K = 64   # keys per block
-DTYPES = (np.float32, np.float64)
 JIT = dict(parallel=True, cache=True, fastmath=False)
 
 
@@ -229,11 +228,6 @@ def _backward(grad_out, q, k, v, out, dq, dk, dv, lse, settings, exp_consts):
 
 # ----------------------------------------------------------------------------- array functions
 
-def _dtype(arrays) -> np.dtype:
-    dtype = np.result_type(*arrays)
-    return dtype if dtype in DTYPES else np.dtype(np.float64)
-
-
 def _as_sequences(a, dtype, trailing: int = 2):
     """(..., T, D) -> (P, H, T, D) in ``dtype`` (``trailing`` = 1: (..., T) -> (P, H, T)); a view
     unless the dtype changes or more than two leading axes have to be merged."""
@@ -257,7 +251,7 @@ def attention_forward(q, k, v, causal, scale):
     """(out, lse): out (..., Tq, Dv) = softmax(scale · q kᵀ) v, lse (..., Tq) the row
     log-sum-exp; q (..., Tq, D), k (..., Tk, D), v (..., Tk, Dv) with the same leading axes."""
     check_attention_shapes(q, k, v)
-    dtype, lead = _dtype((q, k, v)), q.shape[:-2]
+    dtype, lead = kernel_dtype(q, k, v), q.shape[:-2]
     q, k, v = (_as_sequences(a, dtype) for a in (q, k, v))            # (P, H, T, D)
     out = _empty_output(q.shape[:3] + v.shape[3:], dtype, len(lead) >= 2)  # (P, H, Tq, Dv)
     lse = np.empty(q.shape[:3], dtype)                                # (P, H, Tq)
@@ -272,7 +266,7 @@ def attention_backward(grad_out, q, k, v, out, lse, causal, scale):
     """(dq, dk, dv), shaped like q, k, v, for out = attention_forward(q, k, v, causal, scale)[0]."""
     check_attention_shapes(q, k, v)
     check_attention_gradient(grad_out, q, v, out, lse)
-    dtype, shapes = _dtype((grad_out, q, k, v, out, lse)), (q.shape, k.shape, v.shape)
+    dtype, shapes = kernel_dtype(grad_out, q, k, v, out, lse), (q.shape, k.shape, v.shape)
     arrays = [_as_sequences(a, dtype) for a in (grad_out, q, k, v, out)]  # (P, H, T, D) each
     grads = [_empty_output(a.shape, dtype, q.ndim >= 4) for a in arrays[1:4]]  # dq, dk, dv
     settings = AttentionSettings(k.shape[-2], bool(causal),

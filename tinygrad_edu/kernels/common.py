@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numpy as np
+
 
 def window_max(x, n, c, oh, ow, geometry):
     """(best, where) of pooling window (oh, ow) of plane x[n, c]: the largest value, and the
@@ -66,6 +68,13 @@ def check_attention_gradient(grad_out, q, v, out, lse) -> None:
             or lse.shape != q.shape[:-1]:
         raise ValueError(f"attention backward: grad_out {grad_out.shape}, out {out.shape} and "
                          f"lse {lse.shape} do not fit q {q.shape} and v {v.shape}")
+
+
+def kernel_dtype(*arrays) -> np.dtype:
+    """The dtype the CPU kernels compute in: the arrays' common one if float32 or float64,
+    float64 for anything else (integers, float16)."""
+    dtype = np.result_type(*arrays)
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
 def default_scale(scale, head_dim: int) -> float:

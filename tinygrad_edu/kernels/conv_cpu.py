@@ -39,14 +39,14 @@ import numpy as np
 from . import conv_cpu_direct as direct
 from . import conv_cpu_im2col as im2col
 from .blas_threads import single_threaded_blas
+from .common import kernel_dtype
 
 DIRECT_MAX_FILTERS = 8    # filters per group; stride-1 convolutions up to this run direct
 
 
 def _common_dtype(*arrays):
     """Contiguous copies (where needed) in one float dtype, float32 or float64."""
-    dtype = np.result_type(*arrays)
-    dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    dtype = kernel_dtype(*arrays)
     return [np.ascontiguousarray(a, dtype=dtype) for a in arrays]
 
 
