@@ -17,12 +17,13 @@ with exactly the same array-level signatures:
 | "adam"       | ``optim_cpu``        | (the reference)      | adam_step                    |
 
 ``conv_cpu`` picks, per shape, between ``conv_cpu_direct`` (SIMD loops) and ``conv_cpu_im2col``
-(columns + BLAS); ``attention_cpu`` uses ``exp_cpu``, an exponential the compiler can vectorize;
-kernels that call BLAS inside parallel loops keep it to one thread (``blas_threads``). The
-attention kernels are wrapped as one differentiable operation in ``ops/fused_attention.py``.
+(columns + BLAS); ``attention_cpu`` and ``gelu_cpu`` use ``exp_cpu``, an exponential the
+compiler can vectorize; kernels that call BLAS inside parallel loops keep it to one thread
+(``blas_threads``). The attention kernels are wrapped as one differentiable operation in
+``ops/fused_attention.py``.
 ``lstm_cpu`` runs the elementwise part of each step of the LSTM layer (``ops/lstm.py``),
 forward and in backpropagation through time, as one loop instead of five or twenty small array
-operations, ``gelu_cpu`` the tanh GELU in three passes instead of a dozen and
+operations, ``gelu_cpu`` the tanh GELU in one pass instead of a dozen and
 ``layer_norm_cpu`` LayerNorm in one pass per row, and ``optim_cpu`` an SGD or Adam step in one
 pass instead of several (``optim/`` asks for it); on a GPU, where CuPy's elementwise operations
 are already cheap next to the products, the reference runs for these.
