@@ -15,13 +15,14 @@ multiplies, a floor, a polynomial and integer arithmetic on the bits of a float.
 - 2^k is written directly as the bits of a float of the same dtype, exponent field k + bias
   and mantissa 0 (``_power_of_two``, a few LLVM instructions). A float's exponent field covers
   only normal numbers, so 2^k is applied as 2^⌊k/2⌋ · 2^(k - ⌊k/2⌋), two normal factors: the
-  product then overflows to inf and underflows through the subnormals to 0 exactly as the
-  true e^x rounds (x is clamped to a range where both factors stay normal, e.g. [-104, 89]
-  for float32, so e^-inf is exactly 0 and e^inf is inf).
+  product then overflows to inf where e^x does, and underflows through the subnormals to 0
+  (x is clamped to a range where both factors stay normal, e.g. [-104, 89] for float32, so
+  e^-inf is exactly 0 and e^inf is inf).
 
 The arithmetic runs in the dtype of x, one version per dtype (``overload`` picks it when the
-calling kernel is compiled), so float32 loops work on sixteen numbers per AVX-512 instruction.
-The error is within a couple of ulps of the dtype (a test checks it against NumPy).
+calling kernel is compiled), so a float32 loop takes twice as many numbers per vector
+instruction as a float64 one. The error is within a couple of ulps of the dtype, and within
+one step of the subnormals below them (a test checks both against NumPy).
 """
 import math
 
