@@ -215,3 +215,21 @@ def test_attention_kernel_names_leading_axes_that_differ():
     with pytest.raises(ValueError, match=r"same leading axes, got \(2, 3, 4\), \(1, 5, 4\)"):
         attention_cpu.attention_forward(np.zeros((2, 3, 4)), np.zeros((1, 5, 4)),
                                         np.zeros((1, 5, 4)), False, None)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_huge_hidden_scores_leave_no_inf_or_nan(dtype):
+    """The kernels take e^(S - m) over whole rows, masked queries too, and zero those after:
+    a masked score far above the visible ones (its e^ overflows to inf) must not leak."""
+    t, d = 70, 4
+    q = np.ones((1, t, d), dtype)
+    k = (np.arange(t, dtype=dtype)[:, None] * 10 * np.ones(d, dtype))[None]   # S_ij grows with j
+    v = np.random.default_rng(0).standard_normal((1, t, d)).astype(dtype)
+    grad_out = np.ones((1, t, d), dtype)
+    out, lse = attention_cpu.attention_forward(q, k, v, True, None)
+    grads = attention_cpu.attention_backward(grad_out, q, k, v, out, lse, True, None)
+    assert all(np.isfinite(a).all() for a in (out, lse, *grads))
+    out_ref, grads_ref = reference(q, k, v, grad_out, True, None)
+    assert relative_error(out, out_ref) < TOLERANCE[dtype]
+    for got, expected in zip(grads, grads_ref):
+        assert relative_error(got, expected) < TOLERANCE[dtype]
