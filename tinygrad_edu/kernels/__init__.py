@@ -84,8 +84,9 @@ _settings = {op: "auto" for op in OPS}   # per op: "auto", "numpy" or "numba"
 
 # "auto" on the CPU runs the fused attention kernel from this many keys on. Below it, one BLAS
 # product over the whole (T, T) score matrix is faster and still small (measured by
-# benchmarks/kernels.py with 2 threads, the kernel against the reference: 0.72-0.78x at
-# T = 16-32, 1.05x at 48, 1.2x at 64, 1.9-2.1x at 128-256, 2.7-3.5x at 512-1024).
+# benchmarks/kernels.py with 2 threads, the kernel's speed-up over the reference: 0.72x at
+# T = 16, 0.88x at 32, 1.7x at 64, 2.4-2.9x at 128-256, 3.5-5.0x at 512-1024; 1.05x at 48
+# before the kernel's exponential was made faster).
 AUTO_ATTENTION_MIN_KEYS = 48
 
 
