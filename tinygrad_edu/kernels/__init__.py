@@ -64,6 +64,7 @@ some), so that a benchmark or a training loop pays the compilation before it sta
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import importlib.util
 import time
@@ -142,6 +143,7 @@ def current(op: str, device: str = "cpu", keys: int | None = None) -> str:
     return choice
 
 
+@functools.cache   # imported once, then looked up: the optimizers ask for every parameter
 def kernel_module(op: str, device: str):
     """The Numba kernel module for ``op`` on ``device``, whatever the switch says."""
     (op,) = _ops(op)
