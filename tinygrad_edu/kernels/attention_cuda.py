@@ -110,8 +110,8 @@ def _grad_key_value(grad_out, q, k, v, lse, delta, dk, dv, settings):
 
 
 def _prepare(arrays, scale, D):
-    """The arrays contiguous in one dtype with their leading axes merged into one, (N, T, D)
-    (lse (N, T)), and the scale in that dtype."""
+    """The arrays contiguous in one dtype with their leading axes merged into one, (N, T, D),
+    and the scale in that dtype."""
     xp = array_module(device_of(arrays[0]))
     dtype = xp.result_type(*arrays)
     lead = arrays[0].ndim - 2
