@@ -20,6 +20,14 @@ frameworks alternate on a 2-core machine, the spinning workers of one take the c
 needs. Measured with 2 threads: tinygrad_edu's W4 step took 581 ms with spinning pools and
 53 ms without, PyTorch's W3 step 203 ms and 66 ms.
 
+Both frameworks run on libgomp, the GNU OpenMP runtime: Numba's OpenMP threading layer links
+the system's copy, and PyTorch brings its own under the same name (``libgomp.so.1``). When
+Numba's threads start first, the system's copy is already loaded and PyTorch takes it instead
+of its own; on an AMD EPYC machine PyTorch's W3 step then took 4 to 6 times as long,
+620-1,200 ms against 140-210 ms, while tinygrad_edu's steps did not change. Loaded the other
+way round, each keeps its own copy. :func:`limit_threads`, which every benchmark calls before
+Numba starts its threads, therefore loads PyTorch first.
+
 **Page faults.** NumPy allocates a fresh array for every intermediate result. Left to its
 defaults, the C library (glibc) gives large freed blocks back to the operating system and takes
 them again on the next step, and every 4 KB page taken back costs a page fault (the kernel
@@ -87,10 +95,20 @@ def environment_has_threads(threads: int, environ=os.environ) -> bool:
     return all(environ.get(name) == str(threads) for name in THREAD_ENV_VARS)
 
 
+def _load_pytorch_before_numba() -> None:
+    """Load PyTorch, where it is installed, before Numba starts its OpenMP workers, so that
+    PyTorch runs on its own libgomp (see "Threads" above)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        pass
+
+
 def limit_threads(threads: int) -> list[str]:
     """Limit the BLAS and Numba thread pools of this process to ``threads``; returns a note for
     each pool that could not be limited (shown under the table)."""
     notes = []
+    _load_pytorch_before_numba()
     try:
         from threadpoolctl import threadpool_limits
         _thread_limiters.append(threadpool_limits(limits=threads))

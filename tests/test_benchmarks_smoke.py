@@ -131,3 +131,40 @@ def test_peak_memory_of_a_step_is_measured_in_a_fresh_process():
     peak = memory.measure("W1", "tinygrad")
     # a W1 step holds at least its weight gradients (784·256 + 256·256 + 2570 floats, 1.1 MB)
     assert peak is not None and peak > 1.0
+
+
+def test_pytorch_keeps_its_own_openmp_runtime_after_limit_threads():
+    # PyTorch on the system's libgomp (when Numba's OpenMP threads start first) ran W3 4 to 6
+    # times slower; limit_threads loads PyTorch first, so its own copy stays in use.
+    pytest.importorskip("torch")
+    pytest.importorskip("threadpoolctl")
+    script = """
+import numba, numpy as np
+from benchmarks.common import limit_threads
+limit_threads(2)
+
+@numba.njit(parallel=True)
+def total(a):
+    s = 0.0
+    for i in numba.prange(a.size):
+        s += a[i]
+    return s
+
+total(np.ones(100))                                # Numba's threads start here
+import torch
+torch.ones(64, 64).sum()
+from pathlib import Path
+from threadpoolctl import threadpool_info
+torch_dir = Path(torch.__file__).parent
+print([Path(p["filepath"]).resolve().is_relative_to(torch_dir.resolve())
+       for p in threadpool_info() if p["user_api"] == "openmp"])
+"""
+    import torch
+    torch_lib = Path(torch.__file__).parent / "lib"
+    if not any(torch_lib.glob("libgomp*")):
+        pytest.skip("this PyTorch build brings no libgomp of its own")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "True" in result.stdout.splitlines()[-1], result.stdout
