@@ -93,6 +93,7 @@ class Function:
 
     saves_output = False   # set True when backward needs the output (exp, tanh, softmax...)
     backward_arrays = None  # optionally: a first-order backward on arrays (see above)
+    released = False        # set by a backward walk without retain_graph
     add_gradient_into = None  # optionally: a slice's gradient added in place (see above)
     fresh_gradients = False   # True: backward_arrays returns new, unshared arrays (see above)
     inputs: tuple
@@ -157,16 +158,21 @@ class Function:
         operations (optional; it defines the default ``backward``)."""
         raise NotImplementedError
 
-    def input_gradients(self, grad: Tensor, create_graph: bool) -> tuple:
-        """The gradients of the inputs, one per input (or None): ``backward_arrays`` on the
-        first-order path when the class has one, ``backward`` when the graph is recorded."""
-        if self.backward_arrays is None or create_graph:
+    def input_gradients(self, grad, create_graph: bool) -> tuple:
+        """The gradients of the inputs, one per input (or None), for dL/d(output) ``grad``.
+        When the gradient's graph is recorded, ``grad`` and the results are Tensors, from
+        ``backward``. On the first-order path they are arrays: from ``backward_arrays`` when
+        the class has one, otherwise from ``backward`` on ``grad`` wrapped as a Tensor."""
+        if create_graph:
             grads = self.backward(grad)
             return grads if isinstance(grads, (tuple, list)) else (grads,)
-        grads = self.backward_arrays(grad.data)
-        if not isinstance(grads, (tuple, list)):
-            grads = (grads,)
-        return tuple(None if g is None else grad._make(g, grad.device) for g in grads)
+        if self.backward_arrays is not None:
+            grads = self.backward_arrays(grad)
+            return grads if isinstance(grads, (tuple, list)) else (grads,)
+        first = self.inputs[0]
+        grads = self.backward(first._make(grad, first.device))
+        grads = grads if isinstance(grads, (tuple, list)) else (grads,)
+        return tuple(None if g is None else g.data for g in grads)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"

@@ -138,14 +138,20 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
     With ``partial`` the walk stops at the targets: their gradients are partial derivatives,
     each target held fixed when another is varied, even if one was computed from another.
 
+    When the gradient's graph is recorded (``create_graph``) the gradients travel as Tensors.
+    On the first-order path they travel as bare arrays, and become Tensors only where they
+    leave the walk (a leaf's ``.grad``, a target's gradient): a tensor per gradient would cost
+    more than the arithmetic for small arrays (benchmark W5).
+
     Gradients arriving for one tensor from several uses are summed. The first sum is a new
     array that only this walk holds (``own``), as are the results of a rule with
     ``fresh_gradients``; later arrivals, and slices through ``add_gradient_into``, are added
     into such an array in place. Other arrays handed over by a backward rule are never written:
     one may be shared (``x + y`` gives the same gradient to both inputs)."""
-    pending: dict[int, Tensor] = {}
+    pending: dict = {}      # id of a tensor -> the sum of the gradients that reached it so far
     own: set[int] = set()   # ids of the tensors whose pending gradient this walk may write into
     for out, seed in zip(outputs, seeds):
+        seed = seed if create_graph else seed.data
         pending[id(out)] = pending[id(out)] + seed if id(out) in pending else seed
     found = {}
     with _GradMode(create_graph):
@@ -155,16 +161,15 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
             if grad is None:
                 continue
             if targets is not None and id(node) in targets:
-                found[id(node)] = grad
+                found[id(node)] = grad if create_graph else node._make(grad, node.device)
                 if partial:
                     continue
             fn = node.grad_fn
             if fn is None:   # a leaf: this gradient is final
-                if targets is None:   # an array of the walk's own needs no copy
-                    node.grad = (grad if node.grad is None and id(node) in own
-                                 else _accumulate(node.grad, grad, create_graph))
+                if targets is None:
+                    node.grad = _accumulate(node, grad, id(node) in own, create_graph)
                 continue
-            if getattr(fn, "released", False):
+            if fn.released:
                 raise RuntimeError(_FREED)
             if not retain_graph:
                 fn.released = True
@@ -175,15 +180,16 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
             for parent, parent_grad in zip(fn.inputs, fn.input_gradients(grad, create_graph)):
                 if parent_grad is None or not parent.requires_grad:
                     continue
-                if parent_grad.shape != parent.shape:
-                    parent_grad = sum_to(parent_grad, parent.shape, f"{type(fn).__name__}.backward")
-                if parent_grad.dtype != parent.dtype:   # float32 x * float64 y: dL/dx is float32
-                    parent_grad = parent_grad.astype(parent.dtype)
+                shape, dtype = parent.data.shape, parent.data.dtype
+                if parent_grad.shape != shape:
+                    parent_grad = sum_to(parent_grad, shape, f"{type(fn).__name__}.backward")
+                if parent_grad.dtype != dtype:   # float32 x * float64 y: dL/dx is float32
+                    parent_grad = parent_grad.astype(dtype)
                 key = id(parent)
                 if key in own:
-                    pending[key].data += parent_grad.data
+                    pending[key] += parent_grad
                 elif key in pending and fresh:    # the new arrival is ours: add into it
-                    parent_grad.data += pending[key].data
+                    parent_grad += pending[key]
                     pending[key] = parent_grad
                     own.add(key)
                 elif key in pending:
@@ -206,25 +212,27 @@ def _add_slice_gradient(fn: Function, grad: Tensor, pending: dict, own: set) -> 
         return
     key = id(parent)
     if key not in own:
-        buffer = (pending[key].data.copy(order="K") if key in pending
-                  else parent.xp.zeros_like(parent.data))
-        pending[key] = parent._make(buffer, parent.device)
+        pending[key] = (pending[key].copy(order="K") if key in pending
+                        else parent.xp.zeros_like(parent.data))
         own.add(key)
-    fn.add_gradient_into(pending[key].data, grad.data)
+    fn.add_gradient_into(pending[key], grad)
 
 
-def _accumulate(total: Tensor | None, grad: Tensor, create_graph: bool) -> Tensor:
-    """A leaf's new ``.grad``: the sum, made out of place, so no earlier gradient is overwritten.
+def _accumulate(leaf: Tensor, grad, grad_is_own: bool, create_graph: bool) -> Tensor:
+    """A leaf's new ``.grad`` from the gradient the walk brings (an array on the first-order
+    path, a Tensor when recorded): the sum, made out of place, so no earlier gradient is
+    overwritten.
 
-    The first gradient is copied into an array of the leaf's own: the tensor that arrives may be
-    shared (``x + y`` hands one gradient to both inputs) or a read-only broadcast view, and an
-    optimizer may update ``.grad`` in place. With ``create_graph=True`` the gradient must stay
-    connected to its graph, so it is kept as it is."""
-    if total is not None:
-        return total + grad
+    The first gradient is copied into an array of the leaf's own, unless it is one the walk
+    made (``grad_is_own``): the array that arrives may be shared (``x + y`` hands one gradient
+    to both inputs) or a read-only broadcast view, and an optimizer may update ``.grad`` in
+    place. With ``create_graph=True`` the gradient must stay connected to its graph, so it is
+    kept as it is."""
     if create_graph:
-        return grad
-    return grad._make(grad.xp.array(grad.data, copy=True), grad.device)
+        return grad if leaf.grad is None else leaf.grad + grad
+    if leaf.grad is not None:
+        return leaf._make(leaf.grad.data + grad, leaf.device)
+    return leaf._make(grad if grad_is_own else leaf.xp.array(grad, copy=True), leaf.device)
 
 
 def _is_tensor(obj) -> bool:
