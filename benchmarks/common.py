@@ -18,7 +18,9 @@ workers are told to sleep rather than spin (``WAIT_ENV``): by default a libgomp 
 worker keeps spinning for a while after each parallel region, and when the steps of two
 frameworks alternate on a 2-core machine, the spinning workers of one take the core the other
 needs. Measured with 2 threads: tinygrad_edu's W4 step took 581 ms with spinning pools and
-53 ms without, PyTorch's W3 step 203 ms and 66 ms.
+53 ms without, PyTorch's W3 step 203 ms and 66 ms. The same holds within tinygrad_edu alone,
+between its Numba loops and the BLAS calls, so importing it sets ``OMP_WAIT_POLICY=PASSIVE``
+when the user has not (``tinygrad_edu/kernels/__init__.py``).
 
 Both frameworks run on libgomp, the GNU OpenMP runtime: Numba's OpenMP threading layer links
 the system's copy, and PyTorch brings its own under the same name (``libgomp.so.1``). When

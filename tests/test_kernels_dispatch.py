@@ -142,3 +142,20 @@ def test_warmup_compiles_every_cpu_kernel():
             assert getattr(module, name).signatures, f"{module.__name__}.{name} not compiled"
     for name in ("_forward", "_backward"):                  # compiled per dtype, on first use
         assert (name, np.dtype(np.float64)) in attention_cpu._compiled, f"{name} not compiled"
+
+
+@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_idle_openmp_workers_sleep_unless_the_user_says_otherwise(given, expected):
+    # Spinning Numba workers took the cores from the BLAS between parallel loops (W4: 615 ms a
+    # step instead of 70), so importing the package asks libgomp for sleeping workers.
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    result = subprocess.run([sys.executable, "-c", "import os, tinygrad_edu; "
+                             "print(os.environ['OMP_WAIT_POLICY'])"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [expected]
