@@ -203,10 +203,11 @@ def _backpropagate(outputs, seeds, create_graph: bool, targets=None,
     return found
 
 
-def _add_slice_gradient(fn: Function, grad: Tensor, pending: dict, own: set) -> None:
-    """Add a slice's gradient into the one buffer of the sliced tensor (made on first use, in
-    the sliced array's memory order: when that is a view, say heads split off one projection,
-    the gradient going back through the view is then a view too, not a copy)."""
+def _add_slice_gradient(fn: Function, grad, pending: dict, own: set) -> None:
+    """Add a slice's gradient (an array: this is the first-order path) into the one buffer of
+    the sliced tensor (made on first use, in the sliced array's memory order: when that is a
+    view, say heads split off one projection, the gradient going back through the view is then
+    a view too, not a copy)."""
     parent = fn.inputs[0]
     if not parent.requires_grad:
         return

@@ -216,11 +216,14 @@ class Tensor:
         gets the default of its kind (``i * 0.5`` is float32, ``mask + 1`` int64)."""
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (bool, int, float)):   # the common case (x * 2.0), so tested first
-            dtype = self.data.dtype
-            if not isinstance(other, bool) and category(dtype) < (2 if isinstance(other, float)
-                                                                  else 1):
-                dtype = DEFAULT_DTYPE if isinstance(other, float) else np.int64
+        if isinstance(other, (bool, int, float)):   # the common case (x * 2.0): tested first
+            kind = category(self.data.dtype)
+            if isinstance(other, bool):
+                dtype = self.data.dtype
+            elif isinstance(other, int):
+                dtype = self.data.dtype if kind >= 1 else np.int64
+            else:
+                dtype = self.data.dtype if kind >= 2 else DEFAULT_DTYPE
             xp = backend.array_module(self.device)
             return Tensor._make(xp.asarray(other, dtype=dtype), self.device)
         if backend.is_array(other):
