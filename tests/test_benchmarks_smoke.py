@@ -136,7 +136,7 @@ def test_peak_memory_of_a_step_is_measured_in_a_fresh_process():
 def test_pytorch_keeps_its_own_openmp_runtime_after_limit_threads():
     # PyTorch on the system's libgomp (when Numba's OpenMP threads start first) ran W3 4 to 6
     # times slower; limit_threads loads PyTorch first, so its own copy stays in use.
-    pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")
     pytest.importorskip("threadpoolctl")
     script = """
 import numba, numpy as np
@@ -159,7 +159,6 @@ torch_dir = Path(torch.__file__).parent
 print([Path(p["filepath"]).resolve().is_relative_to(torch_dir.resolve())
        for p in threadpool_info() if p["user_api"] == "openmp"])
 """
-    import torch
     torch_lib = Path(torch.__file__).parent / "lib"
     if not any(torch_lib.glob("libgomp*")):
         pytest.skip("this PyTorch build brings no libgomp of its own")

@@ -2,6 +2,10 @@
 (restored afterwards, also after an error), per-op choices, and that ``F.conv2d``,
 ``F.max_pool2d`` and ``F.scaled_dot_product_attention`` give the same values and gradients
 whichever implementation runs them."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -148,9 +152,6 @@ def test_warmup_compiles_every_cpu_kernel():
 def test_idle_openmp_workers_sleep_unless_the_user_says_otherwise(given, expected):
     # Spinning Numba workers took the cores from the BLAS between parallel loops (W4: 615 ms a
     # step instead of 70), so importing the package asks libgomp for sleeping workers.
-    import os
-    import subprocess
-    import sys
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     if given is not None:
         env["OMP_WAIT_POLICY"] = given
