@@ -28,6 +28,9 @@ from typing import Callable
 
 # Only the standard library at the top: NumPy (and everything that loads it) is imported inside
 # the functions, after ``restart_with_environment`` has fixed the thread variables.
+
+from . import pytorch_process  # noqa: F401  (standard library only: it notes the environment
+#                                 PyTorch's worker will start with, before tinygrad_edu adds to it)
 from .common import default_threads, wanted_environment
 
 WORKLOAD_IDS = ("W1", "W2", "W3", "W4", "W5", "W6")
@@ -99,15 +102,17 @@ def _loss_value(loss) -> float:
 
 
 def prepare_candidate(candidate: Candidate, args):
-    """Build and warm up one implementation: (Timed entry, first loss), or (None, the reason)
-    when it fails, so that one broken implementation does not hide the others."""
+    """Build and warm up one implementation: (entry to time, first loss), or (None, the reason)
+    when it fails, so that one broken implementation does not hide the others. ``build`` gives
+    a step function, or an entry that times itself (PyTorch's, in its worker process)."""
     from .common import Timed
     from .workloads import use_kernels
     prepare = (lambda: use_kernels(candidate.kernel)) if candidate.kernel else None
     try:
         if prepare is not None:
             prepare()
-        entry = Timed(candidate.build(), prepare, candidate.synchronize)
+        built = candidate.build()
+        entry = built if hasattr(built, "run") else Timed(built, prepare, candidate.synchronize)
         first_loss = _loss_value(entry.step())   # also the first warm-up step
         for _ in range(args.warmup - 1):
             entry.run()
@@ -140,9 +145,10 @@ def time_workload(workload_id: str, candidates: list[Candidate], args, peak_gflo
     return rows
 
 
-def candidates(workload, data: dict, state, args, torch_workloads) -> list[Candidate]:
-    """Every implementation of ``workload`` to time, in table order."""
-    from . import handwritten
+def candidates(workload, data: dict, state, args, pytorch) -> list[Candidate]:
+    """Every implementation of ``workload`` to time, in table order; ``pytorch`` is the
+    (worker, its description) pair, or None."""
+    from . import handwritten, pytorch_process
     from .workloads import build_tinygrad, kernel_choices
     tinygrad = []
     kernels = kernel_choices() if workload.uses_kernels else []
@@ -155,12 +161,14 @@ def candidates(workload, data: dict, state, args, torch_workloads) -> list[Candi
                                       sync, kernel,
                                       memory_as="tinygrad" if device == "cpu" else None))
     others = []
-    if torch_workloads is not None and workload.id in torch_workloads.STEPS:
-        torch_step = torch_workloads.STEPS[workload.id]
-        others.append(Candidate(torch_workloads.label(args.device, args.threads),
-                                lambda: torch_step(data, state, args.device),
-                                torch_workloads.synchronizer(args.device),
-                                flags={"is_torch": True},
+    if pytorch is not None:
+        worker, description = pytorch
+
+        def build_remote():
+            worker.call(pytorch_process.build_step, workload.id, data, state, args.device)
+            return pytorch_process.RemoteStep(worker)
+
+        others.append(Candidate(description["label"], build_remote, flags={"is_torch": True},
                                 memory_as="torch" if args.device == "cpu" else None))
     if args.device == "cpu" and workload.id in handwritten.STEPS:
         hand_step = handwritten.STEPS[workload.id]
@@ -175,20 +183,23 @@ def _cupy_synchronizer():
     return backend.array_module("cuda").cuda.Device().synchronize
 
 
-def _import_torch(args):
-    """The PyTorch twins, or None (with the reason printed) when PyTorch is not used."""
+def _start_pytorch(args):
+    """(worker process, its description) for the PyTorch rows, or None (with the reason
+    printed) when PyTorch is not used."""
     if args.no_torch:
         return None
+    from . import pytorch_process
     try:
-        from . import torch_workloads
-    except ImportError as error:
-        print(f"PyTorch is not installed ({error}): its column is left out")
+        worker = pytorch_process.PyTorchWorker()
+    except RuntimeError as error:
+        print(f"{error}: its column is left out")
         return None
-    torch_workloads.set_threads(args.threads)
-    if args.device == "cuda" and not torch_workloads.cuda_available():
+    description = worker.call(pytorch_process.describe, args.device, args.threads)
+    if args.device == "cuda" and not description["cuda"]:
         print("PyTorch cannot see a GPU: its CUDA row is left out")
+        worker.close()
         return None
-    return torch_workloads
+    return worker, description
 
 
 def describe_machine(args, notes: list[str], peak_gflops: float | None = None) -> str:
@@ -220,7 +231,7 @@ def run_workloads(args) -> None:
         if not backend.cuda_available():
             print("GPU section: no GPU: skipped (CuPy or an NVIDIA GPU is missing)")
             return
-    torch_workloads = _import_torch(args)
+    pytorch = _start_pytorch(args)
     selected = [w for w in workloads.WORKLOADS if w.id in args.only]
     if any(w.uses_kernels for w in selected):
         if not workloads.kernel_choices():
@@ -230,16 +241,21 @@ def run_workloads(args) -> None:
     peak_gflops = None
     if args.device == "cpu":
         from .flops import measure_peak_gflops
-        peak_gflops = measure_peak_gflops(size=256 if args.quick else 1024,
-                                          torch_module=torch_workloads and torch_workloads.torch)
+        size = 256 if args.quick else 1024
+        peak_gflops = measure_peak_gflops(size=size)
+        if pytorch is not None:
+            from .pytorch_process import peak_gflops as pytorch_peak
+            peak_gflops = max(peak_gflops, pytorch[0].call(pytorch_peak, size))
     rows = []
     for workload in selected:
         data = workload.make_data()
         state = workloads.initial_state(workload, data)
-        implementations = candidates(workload, data, state, args, torch_workloads)
+        implementations = candidates(workload, data, state, args, pytorch)
         rows += time_workload(workload.id, implementations, args, peak_gflops)
         print(f"  {workload.id}: done", file=sys.stderr, flush=True)
     workloads.restore_kernels()
+    if pytorch is not None:
+        pytorch[0].close()
     print(describe_machine(args, notes, peak_gflops))
     print()
     for workload in selected:

@@ -13,22 +13,16 @@ BLAS (OpenBLAS or MKL) sizes its thread pool when it is *loaded*, from the envir
 in ``THREAD_ENV_VARS``; ``__main__`` therefore starts the benchmark again in a fresh interpreter
 with those variables set when they differ from ``--threads``. On top of that,
 :func:`limit_threads` narrows the pools at run time: threadpoolctl for the BLAS (if installed),
-Numba's ``set_num_threads``, and ``torch.set_num_threads`` for PyTorch. The pools' idle
-workers are told to sleep rather than spin (``WAIT_ENV``): by default a libgomp or OpenBLAS
-worker keeps spinning for a while after each parallel region, and when the steps of two
-frameworks alternate on a 2-core machine, the spinning workers of one take the core the other
-needs. Measured with 2 threads: tinygrad_edu's W4 step took 581 ms with spinning pools and
-53 ms without, PyTorch's W3 step 203 ms and 66 ms. The same holds within tinygrad_edu alone,
-between its Numba loops and the BLAS calls, so importing it sets ``OMP_WAIT_POLICY=PASSIVE``
-when the user has not (``tinygrad_edu/kernels/__init__.py``).
+Numba's ``set_num_threads``, and ``torch.set_num_threads`` for PyTorch.
 
-Both frameworks run on libgomp, the GNU OpenMP runtime: Numba's OpenMP threading layer links
-the system's copy, and PyTorch brings its own under the same name (``libgomp.so.1``). When
-Numba's threads start first, the system's copy is already loaded and PyTorch takes it instead
-of its own; on an AMD EPYC machine PyTorch's W3 step then took 4 to 6 times as long,
-620-1,200 ms against 140-210 ms, while tinygrad_edu's steps did not change. Loaded the other
-way round, each keeps its own copy. :func:`limit_threads`, which every benchmark calls before
-Numba starts its threads, therefore loads PyTorch first.
+**Each framework with its own runtime.** PyTorch runs in a worker process of its own
+(``pytorch_process.py``), because in one process it and Numba share one OpenMP runtime, whose
+one wait policy cripples one of them: with idle workers that sleep at once (what tinygrad_edu
+asks for) PyTorch's W3 step took 78 ms instead of 50, with spinning ones (PyTorch's default)
+tinygrad_edu's took 284 ms instead of 73. Each process keeps the settings its users get; this
+process never imports PyTorch. The steps still alternate, and after each one the benchmark
+waits ``IDLE_PAUSE_S``, untimed, so that the workers the last step left spinning (PyTorch's,
+or OpenBLAS's in tinygrad_edu) have gone to sleep before the other framework's step starts.
 
 **Page faults.** NumPy allocates a fresh array for every intermediate result. Left to its
 defaults, the C library (glibc) gives large freed blocks back to the operating system and takes
@@ -69,11 +63,10 @@ from typing import Callable
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                    "NUMBA_NUM_THREADS")
 
-# Idle workers of a thread pool sleep at once instead of spinning for a while after each
-# parallel region (libgomp, which PyTorch and Numba's OpenMP layer use; OpenBLAS's own pool):
-# with two frameworks in one process on two cores, one pool's spinning worker takes the core
-# the other's worker needs (see "Threads" above)
-WAIT_ENV = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
+# after each step of a comparison, untimed: longer than an idle worker of PyTorch's libgomp or of
+# tinygrad_edu's OpenBLAS spins before it sleeps, so one framework's step never shares the cores
+# with the other's spinning workers
+IDLE_PAUSE_S = 0.005
 
 # tinygrad_edu keeps freed memory unless this says "0" (see backend.keep_freed_memory)
 SYSTEM_ALLOCATOR_ENV = {"TINYGRAD_EDU_KEEP_FREED_MEMORY": "0"}
@@ -88,7 +81,7 @@ def default_threads() -> int:
 
 def wanted_environment(threads: int, system_allocator: bool) -> dict:
     """The environment variables the benchmark process must start with."""
-    wanted = {**{name: str(threads) for name in THREAD_ENV_VARS}, **WAIT_ENV}
+    wanted = {name: str(threads) for name in THREAD_ENV_VARS}
     return {**wanted, **SYSTEM_ALLOCATOR_ENV} if system_allocator else wanted
 
 
@@ -97,20 +90,13 @@ def environment_has_threads(threads: int, environ=os.environ) -> bool:
     return all(environ.get(name) == str(threads) for name in THREAD_ENV_VARS)
 
 
-def _load_pytorch_before_numba() -> None:
-    """Load PyTorch, where it is installed, before Numba starts its OpenMP workers, so that
-    PyTorch runs on its own libgomp (see "Threads" above)."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        pass
-
-
 def limit_threads(threads: int) -> list[str]:
     """Limit the BLAS and Numba thread pools of this process to ``threads``; returns a note for
-    each pool that could not be limited (shown under the table)."""
+    each pool that could not be limited (shown under the table). Imports tinygrad_edu first,
+    so that the thread settings it makes on import (``tinygrad_edu/kernels``) are in place
+    before Numba's threads start, as in a user's process."""
+    import tinygrad_edu  # noqa: F401
     notes = []
-    _load_pytorch_before_numba()
     try:
         from threadpoolctl import threadpool_limits
         _thread_limiters.append(threadpool_limits(limits=threads))
@@ -162,7 +148,7 @@ class Timing:
     faults_per_step: float | None = None
 
 
-def _minor_faults() -> int | None:
+def minor_faults() -> int | None:
     """Minor page faults of this process so far (None where the OS does not count them)."""
     try:
         import resource
@@ -186,13 +172,13 @@ class Timed:
             self.prepare()
         sync = self.synchronize or (lambda: None)
         sync()
-        faults_before = _minor_faults()
+        faults_before = minor_faults()
         start = time.perf_counter()
         self.step()
         sync()
         elapsed_ms = (time.perf_counter() - start) * 1e3
         if faults_before is not None:
-            self.faults += _minor_faults() - faults_before
+            self.faults += minor_faults() - faults_before
         return elapsed_ms
 
 
@@ -205,19 +191,22 @@ def summarize(times_ms: list[float]) -> Timing:
     return Timing(statistics.median(times_ms), q3 - q1, len(times_ms))
 
 
-def measure_interleaved(entries: list[Timed], repeat: int) -> list[Timing]:
+def measure_interleaved(entries: list, repeat: int) -> list[Timing]:
     """Time ``repeat`` calls of each entry's step, taking turns: one step of the first entry,
     one of the second, ..., then the next round. A burst of load on a shared machine then slows
     every implementation alike instead of whichever happened to be running, so the ratios stay
-    honest. Warm up each entry before calling this."""
+    honest. An entry is a ``Timed`` or anything with its ``run`` and ``faults`` (such as
+    ``pytorch_process.RemoteStep``). Warm up each entry before calling this."""
     gc.collect()   # start from a collected heap
     times_ms = [[] for _ in entries]
-    counting = _minor_faults() is not None
+    counting = minor_faults() is not None
     for entry in entries:
         entry.faults = 0
     for _ in range(repeat):
         for entry, record in zip(entries, times_ms):
             record.append(entry.run())
+            if len(entries) > 1:
+                time.sleep(IDLE_PAUSE_S)   # the next entry starts on quiet cores
     timings = [summarize(record) for record in times_ms]
     for entry, timing in zip(entries, timings):
         timing.faults_per_step = entry.faults / repeat if counting else None

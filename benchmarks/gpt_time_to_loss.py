@@ -26,9 +26,11 @@ measure.
 
 **Honest timing.** The windows of each step are drawn by the recipe's NumPy code (from the
 generator seeded by (seed, 0, step)) outside the clock, so both train on exactly the same
-characters. Both run in one process, one after the other; a machine that other programs keep
-busy makes both slower, not necessarily alike, so the script prints the load average before
-and after. It also checks that the two learn alike: the loss of the first step (the same
+characters. They run one after the other, PyTorch in a worker process of its own started with
+the environment this script was given (``pytorch_process.py``: in one process the two would
+share one OpenMP runtime and its one wait policy, which slows one of them); a machine that
+other programs keep busy makes both slower, not necessarily alike, so the script prints the
+load average before and after. It also checks that the two learn alike: the loss of the first step (the same
 weights on the same batch) and the largest gap between the two validation curves.
 """
 from __future__ import annotations
@@ -38,6 +40,7 @@ import os
 import sys
 import time
 
+from . import pytorch_process
 from .common import default_threads, limit_threads, wanted_environment
 from .mnist_time_to_accuracy import lr_at
 
@@ -104,19 +107,20 @@ def tinygrad_edu_runner(state, settings):
     return train_step, validation_loss
 
 
-def torch_runner(state, settings, threads):
-    """The same with PyTorch: its twin of the GPT, AdamW with the recipe's groups."""
+def torch_runner(state, settings, threads, gpt_config):
+    """The same with PyTorch: its twin of the GPT (``gpt_config``: the recipe's), AdamW with the
+    recipe's groups."""
     import numpy as np
     import torch
 
-    from tinygrad_edu.train.text import CONFIGS, MAX_GRAD_NORM
+    from tinygrad_edu.train.text import MAX_GRAD_NORM
     from .torch_workloads import GPT
 
     torch.set_num_threads(threads)
-    config = {key: value for key, value in CONFIGS["gpt"].items() if key != "dropout"}
-    if CONFIGS["gpt"].get("dropout", 0.0) != 0.0:
+    config = {key: value for key, value in gpt_config.items() if key != "dropout"}
+    if gpt_config.get("dropout", 0.0) != 0.0:
         raise ValueError(f"gpt_time_to_loss: the PyTorch twin has no dropout, the recipe asks "
-                         f"for {CONFIGS['gpt']['dropout']}")
+                         f"for {gpt_config['dropout']}")
     model = GPT(**config)
     model.load_state_dict({name: torch.tensor(np.asarray(value)) for name, value in state.items()})
     matrices = [p for p in model.parameters() if p.ndim >= 2]
@@ -189,14 +193,31 @@ def agreement(results: dict) -> list[str]:
             f"over {len(gaps)} shared evaluations {worst:.1e} (at step {worst_step})"]
 
 
+def run_torch(state, gpt_config, train_ids, validation, settings, steps, eval_every, threads,
+              until_target, target) -> dict:
+    """``run`` for PyTorch (in its worker process, which is sent the GPT's configuration)."""
+    return run("torch", torch_runner(state, settings, threads, gpt_config), train_ids,
+               validation, settings, steps, eval_every, until_target, target)
+
+
 def compare(names, state, train_ids, val_ids, settings, steps, eval_every, threads,
             until_target=False, target=TARGET) -> dict:
-    """{name: run's dict} for each implementation in ``names``, from the same ``state``."""
-    runners = {"tinygrad_edu": lambda: tinygrad_edu_runner(state, settings),
-               "torch": lambda: torch_runner(state, settings, threads)}
+    """{name: run's dict} for each implementation in ``names``, from the same ``state``;
+    PyTorch's run goes to a worker process of its own."""
+    from tinygrad_edu.train.text import CONFIGS
     validation = validation_batches(val_ids, settings)
-    return {name: run(name, runners[name](), train_ids, validation, settings, steps, eval_every,
-                      until_target, target) for name in names}
+    results = {}
+    for name in names:
+        if name == "torch":
+            worker = pytorch_process.PyTorchWorker()
+            results[name] = worker.call(run_torch, state, CONFIGS["gpt"], train_ids, validation,
+                                        settings, steps, eval_every, threads, until_target,
+                                        target)
+            worker.close()
+        else:
+            results[name] = run(name, tinygrad_edu_runner(state, settings), train_ids,
+                                validation, settings, steps, eval_every, until_target, target)
+    return results
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,150 @@
+"""PyTorch in a process of its own, started with the environment the benchmark was started with.
+
+**Why not in the benchmark's process.** PyTorch's thread pool and Numba's parallel loops both run
+on libgomp, the GNU OpenMP runtime, and in one process they share one copy of it: whichever
+loads it first, the other binds to the same library. One runtime has one wait policy, read once
+from ``OMP_WAIT_POLICY`` when it loads. tinygrad_edu asks for PASSIVE (idle workers sleep at
+once), because its Numba workers would otherwise spin on the core its BLAS calls need; PyTorch,
+whose products and loops all run on that one pool, is fastest with its default, workers that
+spin for a while before they sleep. Each setting cripples the other framework. Measured on a
+2-core Intel Xeon with 2 threads:
+
+| in one process              | W3 GPT step           | W4 LSTM step          |
+|-----------------------------|-----------------------|-----------------------|
+| PyTorch, PASSIVE            | 78 ms (50 on its own) | 58 ms (27 on its own) |
+| tinygrad_edu, spinning pool | 284 ms (73 on its own)| 579 ms (46 on its own)|
+
+So each framework gets its own process and its own runtime, with the settings its users get:
+PyTorch's worker starts with ``STARTING_ENVIRONMENT``, the variables this module saw when it was
+imported, before tinygrad_edu set its own. The steps still take turns one by one: the
+benchmark asks the worker for one step and waits for the answer, so a burst of load from other
+programs still hits both alike. The worker times each step itself; the pipe is not counted.
+
+**The protocol.** ``PyTorchWorker.call(function, *arguments)`` runs a module-level function in
+the worker and returns its result (both are pickled). This module's ``build_step``,
+``first_loss``, ``timed_step``, ``describe`` and ``peak_gflops`` are such functions, for the
+W1-W5 table; the time-to-quality scripts send a whole training run.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+
+STARTING_ENVIRONMENT = dict(os.environ)   # before tinygrad_edu adds OMP_WAIT_POLICY and others
+
+
+def _serve(connection, environment: dict) -> None:
+    """The worker's loop: run each function it is sent and send back ("ok", result) or
+    ("error", message)."""
+    os.environ.clear()
+    os.environ.update(environment)
+    _state["wait_policy"] = os.environ.get("OMP_WAIT_POLICY")   # what PyTorch's libgomp reads
+    try:
+        import torch  # noqa: F401  (first, so that its OpenMP runtime reads the environment above)
+    except ImportError as error:
+        connection.send(("error", f"PyTorch is not installed ({error})"))
+        return
+    connection.send(("ok", None))
+    while True:
+        request = connection.recv()
+        if request is None:
+            return
+        function, arguments = request
+        try:
+            connection.send(("ok", function(*arguments)))
+        except Exception as error:   # reported in the parent, which decides what to do
+            connection.send(("error", f"{type(error).__name__}: {error}".splitlines()[0][:160]))
+
+
+class PyTorchWorker:
+    """A process that imports PyTorch with ``STARTING_ENVIRONMENT`` and runs what it is sent.
+    Raises RuntimeError (with the worker's message) when PyTorch is missing or a call fails."""
+
+    def __init__(self):
+        context = multiprocessing.get_context("spawn")   # a fresh interpreter, nothing inherited
+        self._connection, theirs = context.Pipe()
+        self._process = context.Process(target=_serve, args=(theirs, STARTING_ENVIRONMENT),
+                                        daemon=True)
+        self._process.start()
+        theirs.close()
+        self._answer()
+
+    def _answer(self):
+        status, value = self._connection.recv()
+        if status == "error":
+            raise RuntimeError(value)
+        return value
+
+    def call(self, function, *arguments):
+        """``function(*arguments)`` in the worker; its result."""
+        self._connection.send((function, arguments))
+        return self._answer()
+
+    def close(self) -> None:
+        self._connection.send(None)
+        self._process.join(timeout=10)
+
+
+# ----------------------------------------------------------------------------- run in the worker
+
+_state = {}   # in the worker: its wait policy, the current step and its synchronizer
+
+
+def describe(device: str, threads: int) -> dict:
+    """The row label, whether PyTorch sees a GPU, and the OMP_WAIT_POLICY PyTorch's runtime
+    read when it loaded (None: unset)."""
+    from . import torch_workloads
+    torch_workloads.set_threads(threads)
+    return {"label": torch_workloads.label(device, threads),
+            "cuda": torch_workloads.cuda_available(),
+            "wait_policy": _state["wait_policy"]}
+
+
+def build_step(workload_id: str, data: dict, state, device: str) -> None:
+    """Build the PyTorch twin of a workload's step from the same data and starting weights."""
+    from . import torch_workloads
+    _state["step"] = torch_workloads.STEPS[workload_id](data, state, device)
+    _state["synchronize"] = torch_workloads.synchronizer(device) or (lambda: None)
+
+
+def first_loss() -> float:
+    """One untimed step; its loss."""
+    loss = _state["step"]()
+    return float(loss.item() if hasattr(loss, "item") else loss)
+
+
+def timed_step() -> tuple[float, int]:
+    """One step: (milliseconds, minor page faults), timed as ``common.Timed.run`` times."""
+    from .common import minor_faults
+    _state["synchronize"]()
+    faults_before = minor_faults()
+    start = time.perf_counter()
+    _state["step"]()
+    _state["synchronize"]()
+    elapsed_ms = (time.perf_counter() - start) * 1e3
+    return elapsed_ms, (minor_faults() - faults_before) if faults_before is not None else 0
+
+
+def peak_gflops(size: int) -> float:
+    """The float32 product peak measured in the worker, PyTorch's BLAS included."""
+    import torch
+
+    from .flops import measure_peak_gflops
+    return measure_peak_gflops(size=size, torch_module=torch)
+
+
+class RemoteStep:
+    """The worker's step as an entry of ``common.measure_interleaved``: ``run`` times one step
+    there, ``step`` runs one untimed and returns its loss."""
+
+    def __init__(self, worker: PyTorchWorker):
+        self.worker, self.faults = worker, 0
+
+    def step(self) -> float:
+        return self.worker.call(first_loss)
+
+    def run(self) -> float:
+        elapsed_ms, faults = self.worker.call(timed_step)
+        self.faults += faults
+        return elapsed_ms
