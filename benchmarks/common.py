@@ -67,6 +67,11 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 # tinygrad_edu's OpenBLAS spins before it sleeps, so one framework's step never shares the cores
 # with the other's spinning workers
 IDLE_PAUSE_S = 0.005
+# OpenBLAS's idle workers spin 2^20 cycles (0.4 ms at 2.6 GHz), tinygrad_edu's own default
+# (kernels/blas_threads.py), whatever the environment says: with its old default, 2^28 cycles
+# (0.1 s), they outlast the pause and took a core from PyTorch's next step (its W3 step took
+# 134 ms instead of 48, W4 117 instead of 27)
+SPIN_ENV = {"OPENBLAS_THREAD_TIMEOUT": "20"}
 
 # tinygrad_edu keeps freed memory unless this says "0" (see backend.keep_freed_memory)
 SYSTEM_ALLOCATOR_ENV = {"TINYGRAD_EDU_KEEP_FREED_MEMORY": "0"}
@@ -81,7 +86,7 @@ def default_threads() -> int:
 
 def wanted_environment(threads: int, system_allocator: bool) -> dict:
     """The environment variables the benchmark process must start with."""
-    wanted = {name: str(threads) for name in THREAD_ENV_VARS}
+    wanted = {**{name: str(threads) for name in THREAD_ENV_VARS}, **SPIN_ENV}
     return {**wanted, **SYSTEM_ALLOCATOR_ENV} if system_allocator else wanted
 
 

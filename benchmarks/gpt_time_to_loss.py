@@ -30,8 +30,9 @@ characters. They run one after the other, PyTorch in a worker process of its own
 the environment this script was given (``pytorch_process.py``: in one process the two would
 share one OpenMP runtime and its one wait policy, which slows one of them); a machine that
 other programs keep busy makes both slower, not necessarily alike, so the script prints the
-load average before and after. It also checks that the two learn alike: the loss of the first step (the same
-weights on the same batch) and the largest gap between the two validation curves.
+load average before and after. It also checks that the two learn alike: the loss of the
+first step (the same weights on the same batch) and the largest gap between the two
+validation curves.
 """
 from __future__ import annotations
 

@@ -124,6 +124,16 @@ def test_ratios_are_taken_round_by_round():
     assert mine.timing.median_ms == 3.0 and mine.timing.spread_ms == 4.0
 
 
+def test_the_benchmark_keeps_idle_blas_workers_to_the_engines_own_spin():
+    # Workers spinning longer than the pause between two frameworks' steps take a core from the
+    # next step; the benchmark fixes the spin at what tinygrad_edu itself sets on import.
+    from benchmarks.common import IDLE_PAUSE_S, wanted_environment
+    from tinygrad_edu.kernels.blas_threads import BLAS_SPIN_EXPONENT
+    wanted = wanted_environment(2, system_allocator=False)
+    assert wanted["OPENBLAS_THREAD_TIMEOUT"] == str(BLAS_SPIN_EXPONENT)
+    assert 2 ** BLAS_SPIN_EXPONENT / 1e9 < IDLE_PAUSE_S / 2   # even at a 1 GHz clock
+
+
 def test_peak_memory_of_a_step_is_measured_in_a_fresh_process():
     from benchmarks import memory
     if not memory.available():

@@ -18,9 +18,9 @@ with exactly the same array-level signatures:
 
 ``conv_cpu`` picks, per shape, between ``conv_cpu_direct`` (SIMD loops) and ``conv_cpu_im2col``
 (columns + BLAS); ``attention_cpu`` and ``gelu_cpu`` use ``exp_cpu``, an exponential the
-compiler can vectorize; kernels that call BLAS inside parallel loops keep it to one thread
-(``blas_threads``). The attention kernels are wrapped as one differentiable operation in
-``ops/fused_attention.py``.
+compiler can vectorize; kernels that call BLAS inside parallel loops keep it to one thread,
+and idle BLAS workers go to sleep soon after a product, not 0.1 s later (``blas_threads``).
+The attention kernels are wrapped as one differentiable operation in ``ops/fused_attention.py``.
 ``lstm_cpu`` runs the elementwise part of each step of the LSTM layer (``ops/lstm.py``),
 forward and in backpropagation through time, as one loop instead of five or twenty small array
 operations, ``gelu_cpu`` the tanh GELU in one pass instead of a dozen and

@@ -57,7 +57,7 @@ def single_threaded_blas():
         yield
         return
     if _controller is None:
-        import scipy.linalg.cython_blas  # noqa: F401  (the BLAS behind Numba's np.dot: loaded first)
+        import scipy.linalg.cython_blas  # noqa: F401  (Numba's np.dot calls it: load it first)
         _controller = ThreadpoolController()
     with _controller.limit(limits=1, user_api="blas"):
         yield
