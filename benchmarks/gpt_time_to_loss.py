@@ -210,11 +210,9 @@ def compare(names, state, train_ids, val_ids, settings, steps, eval_every, threa
     results = {}
     for name in names:
         if name == "torch":
-            worker = pytorch_process.PyTorchWorker()
-            results[name] = worker.call(run_torch, state, CONFIGS["gpt"], train_ids, validation,
-                                        settings, steps, eval_every, threads, until_target,
-                                        target)
-            worker.close()
+            results[name] = pytorch_process.run_in_worker(
+                run_torch, state, CONFIGS["gpt"], train_ids, validation, settings, steps,
+                eval_every, threads, until_target, target)
         else:
             results[name] = run(name, tinygrad_edu_runner(state, settings), train_ids,
                                 validation, settings, steps, eval_every, until_target, target)

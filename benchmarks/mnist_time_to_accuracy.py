@@ -193,10 +193,8 @@ def main(argv=None) -> int:
     rows = []
     for name in ([args.only] if args.only else ["tinygrad_edu", "torch"]):
         if name == "torch":
-            worker = pytorch_process.PyTorchWorker()
-            outcome = worker.call(run_torch, state, data, args.epochs, args.seed,
-                                  args.until_target, args.threads)
-            worker.close()
+            outcome = pytorch_process.run_in_worker(run_torch, state, data, args.epochs,
+                                                    args.seed, args.until_target, args.threads)
         else:
             outcome = run(name, tinygrad_edu_runner(state), data, args.epochs, args.seed,
                           args.until_target)

@@ -21,7 +21,8 @@ benchmark asks the worker for one step and waits for the answer, so a burst of l
 programs still hits both alike. The worker times each step itself; the pipe is not counted.
 
 **The protocol.** ``PyTorchWorker.call(function, *arguments)`` runs a module-level function in
-the worker and returns its result (both are pickled). This module's ``build_step``,
+the worker and returns its result (both are pickled); ``run_in_worker`` does it once in a
+worker of its own. This module's ``build_step``,
 ``first_loss``, ``timed_step``, ``describe`` and ``peak_gflops`` are such functions, for the
 W1-W5 table; the time-to-quality scripts send a whole training run.
 """
@@ -84,6 +85,15 @@ class PyTorchWorker:
     def close(self) -> None:
         self._connection.send(None)
         self._process.join(timeout=10)
+
+
+def run_in_worker(function, *arguments):
+    """``function(*arguments)`` in a worker of its own, which is closed after it."""
+    worker = PyTorchWorker()
+    try:
+        return worker.call(function, *arguments)
+    finally:
+        worker.close()
 
 
 # ----------------------------------------------------------------------------- run in the worker
