@@ -88,7 +88,9 @@ def test_gelu_gradcheck_with_either_implementation(choice, rng):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("x_shape, normalized_shape", [((4, 7), (7,)), ((2, 3, 5, 4), (5, 4)),
-                                                       ((16, 64, 128), (128,)), ((0, 6), (6,))])
+                                                       ((16, 64, 128), (128,)), ((0, 6), (6,)),
+                                                       ((layer_norm_cpu.PARALLEL_FROM // 64, 64),
+                                                        (64,))])   # the parallel loops
 def test_layer_norm_kernel_agrees_with_the_reference(dtype, x_shape, normalized_shape, rng):
     x = (rng.standard_normal(x_shape) * 3 + 2).astype(dtype)
     weight, bias = (rng.standard_normal(normalized_shape).astype(dtype) for _ in range(2))

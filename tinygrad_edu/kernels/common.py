@@ -80,3 +80,11 @@ def kernel_dtype(*arrays) -> np.dtype:
 def default_scale(scale, head_dim: int) -> float:
     """The score scale: 1/√D unless one is given."""
     return 1.0 / math.sqrt(head_dim) if scale is None else scale
+
+
+def serial_and_parallel(kernel, **options):
+    """(on all cores, on one core): ``kernel``, a CPU loop over ``prange``, compiled both ways
+    with the ``njit`` ``options``; the caller runs a small array on one core, where waking
+    the other threads would cost more than it saves."""
+    from numba import njit
+    return njit(parallel=True, **options)(kernel), njit(**options)(kernel)

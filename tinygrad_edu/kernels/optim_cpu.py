@@ -28,7 +28,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .common import serial_and_parallel
 
 PARALLEL_FROM = 32768   # weights; below, waking the other threads costs more than it saves
 
@@ -55,13 +57,8 @@ def _adam(p, g, m, v, consts):
         p[i] = weight - m[i] / (np.sqrt(v[i]) / root + eps) * step_size
 
 
-def _compiled(loop):
-    """(on all cores, on one) versions of ``loop``."""
-    return (njit(parallel=True, cache=True, error_model="numpy")(loop),
-            njit(cache=True, error_model="numpy")(loop))
-
-
-_SGD, _ADAM = _compiled(_sgd), _compiled(_adam)
+_SGD, _ADAM = (serial_and_parallel(loop, cache=True, error_model="numpy")
+               for loop in (_sgd, _adam))
 
 
 def _flat(param, grad):
