@@ -88,15 +88,15 @@ def test_gelu_gradcheck_with_either_implementation(choice, rng):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("x_shape, normalized_shape", [((4, 7), (7,)), ((2, 3, 5, 4), (5, 4)),
-                                                       ((16, 64, 128), (128,)), ((0, 6), (6,)),
-                                                       ((layer_norm_cpu.PARALLEL_FROM // 64, 64),
-                                                        (64,))])   # the parallel loops
-def test_layer_norm_kernel_agrees_with_the_reference(dtype, x_shape, normalized_shape, rng):
+                                                       ((16, 64, 128), (128,)), ((0, 6), (6,))])
+@pytest.mark.parametrize("parallel", [None, True, False])   # None: by size (serial for these)
+def test_layer_norm_kernel_agrees_with_the_reference(dtype, x_shape, normalized_shape, parallel,
+                                                     rng):
     x = (rng.standard_normal(x_shape) * 3 + 2).astype(dtype)
     weight, bias = (rng.standard_normal(normalized_shape).astype(dtype) for _ in range(2))
     g = rng.standard_normal(x_shape).astype(dtype)
-    y, saved = layer_norm_cpu.layer_norm_forward(x, weight, bias, 1e-5)
-    grads = layer_norm_cpu.layer_norm_backward(g, x, weight, saved)
+    y, saved = layer_norm_cpu.layer_norm_forward(x, weight, bias, 1e-5, parallel)
+    grads = layer_norm_cpu.layer_norm_backward(g, x, weight, saved, parallel)
     y_ref, grads_ref = reference_layer_norm(x, weight, bias, g)
     assert y.dtype == dtype
     assert [a.shape for a in grads] == [x_shape, normalized_shape, normalized_shape]
@@ -106,6 +106,15 @@ def test_layer_norm_kernel_agrees_with_the_reference(dtype, x_shape, normalized_
     np.testing.assert_allclose(grads[0], grads_ref[0], **TOLERANCE[dtype])
     for mine, theirs in zip(grads[1:], grads_ref[1:]):
         np.testing.assert_allclose(mine, theirs, **sums)
+
+
+def test_layer_norm_runs_small_arrays_on_one_core_and_large_ones_on_all(monkeypatch):
+    small, large = np.ones((4, 8)), np.ones((8, 8))
+    parallel, serial = layer_norm_cpu._FORWARD
+    monkeypatch.setattr(layer_norm_cpu, "PARALLEL_FROM", large.size)
+    assert layer_norm_cpu._pick(layer_norm_cpu._FORWARD, small, None) is serial
+    assert layer_norm_cpu._pick(layer_norm_cpu._FORWARD, large, None) is parallel
+    assert layer_norm_cpu._pick(layer_norm_cpu._FORWARD, large, False) is serial
 
 
 def test_layer_norm_kernel_keeps_two_numbers_per_row_not_the_normalized_array(rng):

@@ -208,10 +208,10 @@ def _warm_gelu(gelu, dtype):
 
 
 def _warm_layer_norm(layer_norm, dtype):
-    for rows in (2, layer_norm.PARALLEL_FROM // 4):   # the serial and the parallel loops
-        x = np.ones((rows, 4), dtype)
-        y, saved = layer_norm.layer_norm_forward(x, x[0], x[0], 1e-5)
-        layer_norm.layer_norm_backward(y, x, x[0], saved)
+    x = np.ones((2, 3), dtype)
+    for parallel in (False, True):                  # the serial and the parallel loops
+        y, saved = layer_norm.layer_norm_forward(x, x[0], x[0], 1e-5, parallel)
+        layer_norm.layer_norm_backward(y, x, x[0], saved, parallel)
 
 
 def _warm_sgd(optim, dtype):

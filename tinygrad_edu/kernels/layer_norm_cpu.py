@@ -93,35 +93,38 @@ def _backward(g, x, weight, mean, inv_std, consts, grad_x, partial_w, partial_b)
 _FORWARD, _BACKWARD = (serial_and_parallel(loop, **JIT) for loop in (_forward, _backward))
 
 
-def _pick(versions, a):
-    """The parallel version of a loop for a large array, the serial one for a small one."""
-    return versions[0] if a.size >= PARALLEL_FROM else versions[1]
+def _pick(versions, a, parallel):
+    """The parallel version of a loop or the serial one; ``parallel`` None: by the size of a."""
+    return versions[0] if (a.size >= PARALLEL_FROM if parallel is None else parallel) \
+        else versions[1]
 
 
 def _rows(a, n):
     return np.ascontiguousarray(a).reshape(-1, n)
 
 
-def layer_norm_forward(x, weight, bias, eps):
+def layer_norm_forward(x, weight, bias, eps, parallel=None):
     """(y, (μ, 1/σ)): y = x̂ · w + b over the last ``weight.ndim`` axes of a float32/64 array x,
-    and what ``layer_norm_backward`` needs of this forward pass."""
+    and what ``layer_norm_backward`` needs of this forward pass. ``parallel``: on all cores
+    (True) or one (False); None chooses by size (``PARALLEL_FROM``)."""
     n = weight.size
     rows = _rows(x, n)                                              # (rows, n)
     y = np.empty(rows.shape, x.dtype)
     mean, inv_std = np.empty(rows.shape[0], x.dtype), np.empty(rows.shape[0], x.dtype)
-    _pick(_FORWARD, rows)(rows, weight.reshape(-1), bias.reshape(-1), _constants(x.dtype, n, eps),
+    _pick(_FORWARD, rows, parallel)(rows, weight.reshape(-1), bias.reshape(-1), _constants(x.dtype, n, eps),
                           y, mean, inv_std)
     return y.reshape(x.shape), (mean, inv_std)
 
 
-def layer_norm_backward(g, x, weight, saved):
-    """(dL/dx, dL/dw, dL/db) from g = dL/dy and the ``saved`` pair of ``layer_norm_forward``."""
+def layer_norm_backward(g, x, weight, saved, parallel=None):
+    """(dL/dx, dL/dw, dL/db) from g = dL/dy and the ``saved`` pair of ``layer_norm_forward``;
+    ``parallel`` as there."""
     n = weight.size
     rows = _rows(x, n)
     grad_x = np.empty(rows.shape, x.dtype)
     jobs = max(1, min(rows.shape[0], 4 * numba.get_num_threads()))  # a few blocks per thread
     partial_w, partial_b = np.empty((jobs, n), x.dtype), np.empty((jobs, n), x.dtype)
-    _pick(_BACKWARD, rows)(_rows(g, n).astype(x.dtype, copy=False), rows, weight.reshape(-1),
+    _pick(_BACKWARD, rows, parallel)(_rows(g, n).astype(x.dtype, copy=False), rows, weight.reshape(-1),
                            *saved, _constants(x.dtype, n, 0), grad_x, partial_w, partial_b)
     return (grad_x.reshape(x.shape), partial_w.sum(axis=0).reshape(weight.shape),
             partial_b.sum(axis=0).reshape(weight.shape))
