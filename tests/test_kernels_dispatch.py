@@ -2,6 +2,7 @@
 (restored afterwards, also after an error), per-op choices, and that ``F.conv2d``,
 ``F.max_pool2d`` and ``F.scaled_dot_product_attention`` give the same values and gradients
 whichever implementation runs them."""
+import ast
 import os
 import subprocess
 import sys
@@ -185,7 +186,7 @@ print(bool(np.array_equal(a @ a, before)))       # the restarted workers compute
                             env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     timeouts, same_product = result.stdout.splitlines()
-    found = eval(timeouts)
+    found = ast.literal_eval(timeouts)
     if not found:
         pytest.skip("NumPy's BLAS here is not an OpenBLAS with a thread timeout")
     assert found == [int(expected)] * len(found)

@@ -111,8 +111,9 @@ def layer_norm_forward(x, weight, bias, eps, parallel=None):
     rows = _rows(x, n)                                              # (rows, n)
     y = np.empty(rows.shape, x.dtype)
     mean, inv_std = np.empty(rows.shape[0], x.dtype), np.empty(rows.shape[0], x.dtype)
-    _pick(_FORWARD, rows, parallel)(rows, weight.reshape(-1), bias.reshape(-1), _constants(x.dtype, n, eps),
-                          y, mean, inv_std)
+    forward = _pick(_FORWARD, rows, parallel)
+    forward(rows, weight.reshape(-1), bias.reshape(-1), _constants(x.dtype, n, eps), y, mean,
+            inv_std)
     return y.reshape(x.shape), (mean, inv_std)
 
 
@@ -124,7 +125,8 @@ def layer_norm_backward(g, x, weight, saved, parallel=None):
     grad_x = np.empty(rows.shape, x.dtype)
     jobs = max(1, min(rows.shape[0], 4 * numba.get_num_threads()))  # a few blocks per thread
     partial_w, partial_b = np.empty((jobs, n), x.dtype), np.empty((jobs, n), x.dtype)
-    _pick(_BACKWARD, rows, parallel)(_rows(g, n).astype(x.dtype, copy=False), rows, weight.reshape(-1),
-                           *saved, _constants(x.dtype, n, 0), grad_x, partial_w, partial_b)
+    backward = _pick(_BACKWARD, rows, parallel)
+    backward(_rows(g, n).astype(x.dtype, copy=False), rows, weight.reshape(-1), *saved,
+             _constants(x.dtype, n, 0), grad_x, partial_w, partial_b)
     return (grad_x.reshape(x.shape), partial_w.sum(axis=0).reshape(weight.shape),
             partial_b.sum(axis=0).reshape(weight.shape))
