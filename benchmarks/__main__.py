@@ -97,15 +97,11 @@ class Candidate:
     memory_as: str | None = None   # "tinygrad", "torch" or "numpy": how benchmarks.memory builds it
 
 
-def _loss_value(loss) -> float:
-    return float(loss.item() if hasattr(loss, "item") else loss)
-
-
 def prepare_candidate(candidate: Candidate, args):
     """Build and warm up one implementation: (entry to time, first loss), or (None, the reason)
     when it fails, so that one broken implementation does not hide the others. ``build`` gives
     a step function, or an entry that times itself (PyTorch's, in its worker process)."""
-    from .common import Timed
+    from .common import Timed, loss_value
     from .workloads import use_kernels
     prepare = (lambda: use_kernels(candidate.kernel)) if candidate.kernel else None
     try:
@@ -113,7 +109,7 @@ def prepare_candidate(candidate: Candidate, args):
             prepare()
         built = candidate.build()
         entry = built if hasattr(built, "run") else Timed(built, prepare, candidate.synchronize)
-        first_loss = _loss_value(entry.step())   # also the first warm-up step
+        first_loss = loss_value(entry.step())   # also the first warm-up step
         for _ in range(args.warmup - 1):
             entry.run()
     except Exception as error:

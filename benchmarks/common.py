@@ -153,13 +153,18 @@ class Timing:
     faults_per_step: float | None = None
 
 
-def minor_faults() -> int | None:
+def _minor_faults() -> int | None:
     """Minor page faults of this process so far (None where the OS does not count them)."""
     try:
         import resource
     except ImportError:   # not on Unix
         return None
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def loss_value(loss) -> float:
+    """A step's loss as a Python float (a tensor of either framework, or a number)."""
+    return float(loss.item() if hasattr(loss, "item") else loss)
 
 
 @dataclass
@@ -177,13 +182,13 @@ class Timed:
             self.prepare()
         sync = self.synchronize or (lambda: None)
         sync()
-        faults_before = minor_faults()
+        faults_before = _minor_faults()
         start = time.perf_counter()
         self.step()
         sync()
         elapsed_ms = (time.perf_counter() - start) * 1e3
         if faults_before is not None:
-            self.faults += minor_faults() - faults_before
+            self.faults += _minor_faults() - faults_before
         return elapsed_ms
 
 
@@ -204,7 +209,7 @@ def measure_interleaved(entries: list, repeat: int) -> list[Timing]:
     ``pytorch_process.RemoteStep``). Warm up each entry before calling this."""
     gc.collect()   # start from a collected heap
     times_ms = [[] for _ in entries]
-    counting = minor_faults() is not None
+    counting = _minor_faults() is not None
     for entry in entries:
         entry.faults = 0
     for _ in range(repeat):

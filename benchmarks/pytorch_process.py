@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import time
 
 STARTING_ENVIRONMENT = dict(os.environ)   # before tinygrad_edu adds OMP_WAIT_POLICY and others
 
@@ -98,7 +97,7 @@ def run_in_worker(function, *arguments):
 
 # ----------------------------------------------------------------------------- run in the worker
 
-_state = {}   # in the worker: its wait policy, the current step and its synchronizer
+_state = {}   # in the worker: its wait policy and the current step, as a common.Timed
 
 
 def describe(device: str, threads: int) -> dict:
@@ -114,26 +113,23 @@ def describe(device: str, threads: int) -> dict:
 def build_step(workload_id: str, data: dict, state, device: str) -> None:
     """Build the PyTorch twin of a workload's step from the same data and starting weights."""
     from . import torch_workloads
-    _state["step"] = torch_workloads.STEPS[workload_id](data, state, device)
-    _state["synchronize"] = torch_workloads.synchronizer(device) or (lambda: None)
+    from .common import Timed
+    _state["entry"] = Timed(torch_workloads.STEPS[workload_id](data, state, device),
+                            synchronize=torch_workloads.synchronizer(device))
 
 
 def first_loss() -> float:
     """One untimed step; its loss."""
-    loss = _state["step"]()
-    return float(loss.item() if hasattr(loss, "item") else loss)
+    from .common import loss_value
+    return loss_value(_state["entry"].step())
 
 
 def timed_step() -> tuple[float, int]:
-    """One step: (milliseconds, minor page faults), timed as ``common.Timed.run`` times."""
-    from .common import minor_faults
-    _state["synchronize"]()
-    faults_before = minor_faults()
-    start = time.perf_counter()
-    _state["step"]()
-    _state["synchronize"]()
-    elapsed_ms = (time.perf_counter() - start) * 1e3
-    return elapsed_ms, (minor_faults() - faults_before) if faults_before is not None else 0
+    """One timed step: (milliseconds, its minor page faults)."""
+    entry = _state["entry"]
+    faults_before = entry.faults
+    elapsed_ms = entry.run()
+    return elapsed_ms, entry.faults - faults_before
 
 
 def peak_gflops(size: int) -> float:
