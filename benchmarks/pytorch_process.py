@@ -32,6 +32,7 @@ import multiprocessing
 import os
 
 STARTING_ENVIRONMENT = dict(os.environ)   # before tinygrad_edu adds OMP_WAIT_POLICY and others
+OPENMP_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")   # what tinygrad_edu sets for libgomp
 
 
 def _serve(connection, environment: dict) -> None:
@@ -39,7 +40,7 @@ def _serve(connection, environment: dict) -> None:
     ("error", message)."""
     os.environ.clear()
     os.environ.update(environment)
-    _state["wait_policy"] = os.environ.get("OMP_WAIT_POLICY")   # what PyTorch's libgomp reads
+    _state["openmp"] = {name: os.environ.get(name) for name in OPENMP_SETTINGS}   # libgomp reads
     try:
         import torch  # noqa: F401  (first, so that its OpenMP runtime reads the environment above)
     except ImportError as error:
@@ -101,13 +102,13 @@ _state = {}   # in the worker: its wait policy and the current step, as a common
 
 
 def describe(device: str, threads: int) -> dict:
-    """The row label, whether PyTorch sees a GPU, and the OMP_WAIT_POLICY PyTorch's runtime
-    read when it loaded (None: unset)."""
+    """The row label, whether PyTorch sees a GPU, and the OpenMP settings PyTorch's runtime
+    read when it loaded ({name: value or None when unset})."""
     from . import torch_workloads
     torch_workloads.set_threads(threads)
     return {"label": torch_workloads.label(device, threads),
             "cuda": torch_workloads.cuda_available(),
-            "wait_policy": _state["wait_policy"]}
+            "openmp": _state["openmp"]}
 
 
 def build_step(workload_id: str, data: dict, state, device: str) -> None:

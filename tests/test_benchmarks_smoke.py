@@ -165,13 +165,15 @@ worker.call(pytorch_process.build_step, "W5", data, None, "cpu")
 theirs = pytorch_process.RemoteStep(worker)
 loss, elapsed_ms = theirs.step(), theirs.run()
 worker.close()
-print(description["wait_policy"], tinygrad_edu.kernels.os.environ["OMP_WAIT_POLICY"])
+for name in pytorch_process.OPENMP_SETTINGS:
+    print(description["openmp"][name], tinygrad_edu.kernels.os.environ[name])
 print(abs(loss - ours) < 1e-5 * abs(ours), elapsed_ms > 0, "torch" in sys.modules)
 """
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True,
                             text=True, timeout=120, env={**env, "PYTHONPATH": str(REPO_ROOT)})
     assert result.returncode == 0, result.stderr
-    policies, checks = result.stdout.splitlines()[-2:]
-    assert policies.split() == ["None", "PASSIVE"]        # the worker's, then this process's
+    policy, spin, checks = result.stdout.splitlines()[-3:]
+    assert policy.split() == ["None", "PASSIVE"]          # the worker's, then this process's
+    assert spin.split() == ["None", str(tg.kernels.NUMBA_SPIN_ROUNDS)]
     assert checks.split() == ["True", "True", "False"]    # same loss, timed, no torch here

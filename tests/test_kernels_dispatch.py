@@ -13,7 +13,7 @@ import pytest
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import kernels
-from tinygrad_edu.kernels import attention_cpu, conv_cpu, pool_cpu
+from tinygrad_edu.kernels import attention_cpu, conv_cpu, lstm_cpu, pool_cpu
 from tinygrad_edu.ops.fused_attention import FusedAttention
 
 
@@ -149,18 +149,29 @@ def test_warmup_compiles_every_cpu_kernel():
         assert (name, np.dtype(np.float64)) in attention_cpu._compiled, f"{name} not compiled"
 
 
-@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
-def test_idle_openmp_workers_sleep_unless_the_user_says_otherwise(given, expected):
-    # Spinning Numba workers took the cores from the BLAS between parallel loops (W4: 615 ms a
-    # step instead of 70), so importing the package asks libgomp for sleeping workers.
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+@pytest.mark.parametrize("name, given, expected", [
+    ("OMP_WAIT_POLICY", None, "PASSIVE"), ("OMP_WAIT_POLICY", "ACTIVE", "ACTIVE"),
+    ("GOMP_SPINCOUNT", None, str(kernels.NUMBA_SPIN_ROUNDS)), ("GOMP_SPINCOUNT", "0", "0")])
+def test_idle_openmp_workers_spin_briefly_unless_the_user_says_otherwise(name, given, expected):
+    # Numba workers spinning 3 ms after each loop took the cores from the BLAS between parallel
+    # loops (W4: 615 ms a step instead of 70); sleeping at once, each loop paid a 75-100 us
+    # wake-up. So importing the package asks libgomp for a short spin, then sleep.
+    env = {k: v for k, v in os.environ.items() if k != name}
     if given is not None:
-        env["OMP_WAIT_POLICY"] = given
+        env[name] = given
     result = subprocess.run([sys.executable, "-c", "import os, tinygrad_edu; "
-                             "print(os.environ['OMP_WAIT_POLICY'])"],
+                             f"print(os.environ[{name!r}])"],
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [expected]
+
+
+def test_the_lstm_step_kernels_run_on_one_thread():
+    # Each step's loop sits between two BLAS products; a parallel loop's idle workers spin on
+    # the core the next product needs (W4's step took 1.4x as long with the backward loop
+    # parallel), so neither kernel may be compiled parallel.
+    for kernel in (lstm_cpu._cell_forward, lstm_cpu._cell_backward):
+        assert not kernel.targetoptions.get("parallel"), kernel.__name__
 
 
 @pytest.mark.parametrize("given, expected", [(None, "20"), ("25", "25")])

@@ -74,12 +74,20 @@ import numpy as np
 
 from .blas_threads import shorten_blas_spin
 
+NUMBA_SPIN_ROUNDS = 10_000   # an idle Numba worker's spin before it sleeps (GOMP_SPINCOUNT)
+
 # Numba's parallel loops run on libgomp (OpenMP) worker threads, which by default keep spinning
-# for a while after each loop. The BLAS calls between the loops (the LSTM's recurrent products,
-# every linear layer) then share the cores with spinning threads: a W4 training step took
-# 615 ms instead of 70 on 2 cores. Workers that go to sleep at once cost a wake-up per loop
-# instead. libgomp reads this when Numba first starts its threads; a value the user set wins.
+# for a while after each loop (about 3 ms). The BLAS calls between the loops (the LSTM's
+# recurrent products, every linear layer) then share the cores with spinning threads: a W4
+# training step took 615 ms instead of 70 on 2 cores. Workers that sleep at once cost a wake-up
+# per loop instead: a tiny parallel loop took 75-100 µs, not 2. So an idle worker spins
+# GOMP_SPINCOUNT = 10,000 rounds (0.1-0.2 ms on a 2-core Xeon) and then sleeps: awake for the
+# next of a run of parallel loops (LeNet's convolutions and poolings: W2's step 0.85x as long),
+# asleep before most products that follow a loop (30,000 rounds, 0.2-0.4 ms, made the GPT step
+# 1.05x slower). libgomp reads both when Numba first starts its threads; a value the user set
+# wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("GOMP_SPINCOUNT", str(NUMBA_SPIN_ROUNDS))
 shorten_blas_spin()   # and OpenBLAS's idle workers sleep after 0.4 ms, not 0.1 s (blas_threads)
 
 OPS = ("conv2d", "max_pool2d", "attention", "lstm", "gelu", "layer_norm", "sgd", "adam")

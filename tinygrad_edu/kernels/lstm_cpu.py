@@ -14,24 +14,28 @@ arrays' own dtype, so the results agree with the reference to the last bit or tw
     dc_next for step t - 1 = dc · f
 
 There are no transcendental functions in it (the forward pass saved the gates and tanh c_t),
-so nothing here needs NumPy's vectorized tanh. Rows are independent: the loop over the batch
-runs in parallel.
+so nothing here needs NumPy's vectorized tanh.
 
 The forward step has the same shape of problem: after NumPy's tanh of the pre-activations,
 ``lstm_cell_forward`` maps them to the gates and computes c_t = f ⊙ c_{t-1} + i ⊙ g in one loop
-(the reference: five array operations). It runs on one thread: a (B, 4H) step is too small
-to pay for waking the others 64 times per sequence.
+(the reference: five array operations).
+
+**Both run on one thread**, although rows are independent. Each step's loop sits between two
+BLAS products (da_t W_hh and the next step's), 64 times per sequence. A parallel loop's idle
+workers spin for a while before they sleep (``kernels/__init__.py``), and there they would
+spin on the core the next product needs: W4's step took 1.4x as long with the backward loop
+parallel. On one thread a (B, H) step takes some 50 µs.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _cell_backward(grad_h, grad_c, dh_next, dc_next, gates, tanh_c, c_prev, da, dc_out, one):
     batch, hidden = grad_h.shape
-    for b in prange(batch):
+    for b in range(batch):
         for k in range(hidden):
             i, f = gates[b, k], gates[b, hidden + k]
             g, o = gates[b, 2 * hidden + k], gates[b, 3 * hidden + k]
