@@ -98,7 +98,7 @@ def run_in_worker(function, *arguments):
 
 # ----------------------------------------------------------------------------- run in the worker
 
-_state = {}   # in the worker: its wait policy and the current step, as a common.Timed
+_state = {}   # in the worker: its OpenMP settings and the current step, as a common.Timed
 
 
 def describe(device: str, threads: int) -> dict:

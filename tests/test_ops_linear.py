@@ -6,7 +6,7 @@ import pytest
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
-from tinygrad_edu.ops.linear import Linear, composed_linear
+from tinygrad_edu.ops.linear import Linear, composed_linear, sum_over_rows
 
 
 def leaves(rng, device, x_shape, out_features=3, bias=True, dtype=np.float64):
@@ -34,6 +34,25 @@ def test_gradcheck_and_gradgradcheck(rng, device, x_shape, bias):
     tensors = leaves(rng, device, x_shape, bias=bias)
     assert tg.gradcheck(F.linear, tensors)
     assert tg.gradgradcheck(F.linear, tensors)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 1024])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_bias_gradient_sums_the_rows_in_their_dtype(rng, rows, dtype):
+    # dL/db is 1ᵀ · dL/dy, a product BLAS runs on every core, not a reduction along axis 0
+    upstream = rng.standard_normal((rows, 7)).astype(dtype)
+    total = sum_over_rows(np, upstream)
+    assert total.dtype == dtype and total.shape == (7,)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(total, upstream.sum(axis=0, dtype=np.float64),
+                               rtol=tolerance, atol=tolerance * max(rows, 1))
+
+
+def test_an_empty_batch_gives_zero_weight_and_bias_gradients(rng, device):
+    x, weight, bias = leaves(rng, device, (0, 4))
+    F.linear(x, weight, bias).sum().backward()
+    assert weight.grad.shape == (3, 4) and bias.grad.shape == (3,)
+    assert not weight.grad.numpy().any() and not bias.grad.numpy().any()
 
 
 @pytest.mark.parametrize("wanted", [(True, True, True), (False, True, True), (True, False, False)])

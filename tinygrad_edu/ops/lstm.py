@@ -46,6 +46,7 @@ from types import SimpleNamespace
 
 from ..autograd import Function, ShapeError
 from ..tensor import Tensor
+from .linear import sum_over_rows
 from .movement import stack
 
 
@@ -182,7 +183,7 @@ class LSTMLayer(Function):
         if wanted[4]:   # h_{t-1} is h_0 for the first step, the output's h_{t-1} after it
             grads[4] = da[:batch].T @ h0 + da[batch:].T @ hs[:-1].reshape(-1, hidden)  # (4H, H)
         if len(grads) > 5:
-            grads[5] = grads[6] = da.sum(axis=0)                         # (4H,)
+            grads[5] = grads[6] = sum_over_rows(xp, da)                  # (4H,)
         return tuple(grads)
 
     def composed(self, *inputs):
