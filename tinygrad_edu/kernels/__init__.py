@@ -82,7 +82,7 @@ NUMBA_SPIN_ROUNDS = 10_000   # an idle Numba worker's spin before it sleeps (GOM
 # training step took 615 ms instead of 70 on 2 cores. Workers that sleep at once cost a wake-up
 # per loop instead: a tiny parallel loop took 75-100 µs, not 2. So an idle worker spins
 # GOMP_SPINCOUNT = 10,000 rounds (0.1-0.2 ms on a 2-core Xeon) and then sleeps: awake for the
-# next of a run of parallel loops (LeNet's convolutions and poolings: W2's step 0.85x as long),
+# next of a run of parallel loops (LeNet's convolutions and poolings: W2's step 0.82x as long),
 # asleep before most products that follow a loop (30,000 rounds, 0.2-0.4 ms, made the GPT step
 # 1.05x slower). libgomp reads both when Numba first starts its threads; a value the user set
 # wins.
