@@ -22,7 +22,8 @@ asks for) PyTorch's W3 step took 78 ms instead of 50, with spinning ones (PyTorc
 tinygrad_edu's took 284 ms instead of 73. Each process keeps the settings its users get; this
 process never imports PyTorch. The steps still alternate, and after each one the benchmark
 waits ``IDLE_PAUSE_S``, untimed, so that the workers the last step left spinning (PyTorch's,
-or OpenBLAS's in tinygrad_edu) have gone to sleep before the other framework's step starts.
+or OpenBLAS's and Numba's in tinygrad_edu) have gone to sleep before the other framework's step
+starts.
 
 **Page faults.** NumPy allocates a fresh array for every intermediate result. Left to its
 defaults, the C library (glibc) gives large freed blocks back to the operating system and takes
@@ -64,8 +65,8 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                    "NUMBA_NUM_THREADS")
 
 # after each step of a comparison, untimed: longer than an idle worker of PyTorch's libgomp or of
-# tinygrad_edu's OpenBLAS spins before it sleeps, so one framework's step never shares the cores
-# with the other's spinning workers
+# tinygrad_edu's OpenBLAS or Numba spins before it sleeps, so one framework's step never shares
+# the cores with the other's spinning workers
 IDLE_PAUSE_S = 0.005
 # OpenBLAS's idle workers spin 2^20 cycles (0.4 ms at 2.6 GHz), tinygrad_edu's own default
 # (kernels/blas_threads.py), whatever the environment says: with its old default, 2^28 cycles

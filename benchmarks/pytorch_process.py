@@ -3,11 +3,12 @@
 **Why not in the benchmark's process.** PyTorch's thread pool and Numba's parallel loops both run
 on libgomp, the GNU OpenMP runtime, and in one process they share one copy of it: whichever
 loads it first, the other binds to the same library. One runtime has one wait policy, read once
-from ``OMP_WAIT_POLICY`` when it loads. tinygrad_edu asks for PASSIVE (idle workers sleep at
-once), because its Numba workers would otherwise spin on the core its BLAS calls need; PyTorch,
-whose products and loops all run on that one pool, is fastest with its default, workers that
-spin for a while before they sleep. Each setting cripples the other framework. Measured on a
-2-core Intel Xeon with 2 threads:
+from ``OMP_WAIT_POLICY`` (and ``GOMP_SPINCOUNT``) when it loads. tinygrad_edu asks for idle
+workers that sleep at once or after a short spin (PASSIVE, 10,000 rounds: 0.1-0.2 ms), because
+its Numba workers would otherwise spin on the core its BLAS calls need; PyTorch, whose products
+and loops all run on that one pool, is fastest with its default, workers that spin for about
+3 ms before they sleep. Each setting cripples the other framework. Measured on a 2-core Intel
+Xeon with 2 threads (PASSIVE without the short spin):
 
 | in one process              | W3 GPT step           | W4 LSTM step          |
 |-----------------------------|-----------------------|-----------------------|

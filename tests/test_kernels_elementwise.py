@@ -8,6 +8,7 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import kernels
 from tinygrad_edu.kernels import gelu_cpu, layer_norm_cpu
+from tinygrad_edu.kernels.common import choose_version
 from tinygrad_edu.ops import activation
 from tinygrad_edu.ops.activation import GeluTanh
 from tinygrad_edu.ops.normalization import Normalize
@@ -108,13 +109,13 @@ def test_layer_norm_kernel_agrees_with_the_reference(dtype, x_shape, normalized_
         np.testing.assert_allclose(mine, theirs, **sums)
 
 
-def test_layer_norm_runs_small_arrays_on_one_core_and_large_ones_on_all(monkeypatch):
-    small, large = np.ones((4, 8)), np.ones((8, 8))
+def test_small_arrays_run_on_one_core_and_large_ones_on_all():
+    # the rule LayerNorm and the optimizers share (kernels/common.py)
     parallel, serial = layer_norm_cpu._FORWARD
-    monkeypatch.setattr(layer_norm_cpu, "PARALLEL_FROM", large.size)
-    assert layer_norm_cpu._pick(layer_norm_cpu._FORWARD, small, None) is serial
-    assert layer_norm_cpu._pick(layer_norm_cpu._FORWARD, large, None) is parallel
-    assert layer_norm_cpu._pick(layer_norm_cpu._FORWARD, large, False) is serial
+    assert choose_version(layer_norm_cpu._FORWARD, 63, 64) is serial
+    assert choose_version(layer_norm_cpu._FORWARD, 64, 64) is parallel
+    assert choose_version(layer_norm_cpu._FORWARD, 64, 64, parallel=False) is serial
+    assert choose_version(layer_norm_cpu._FORWARD, 1, 64, parallel=True) is parallel
 
 
 def test_layer_norm_kernel_keeps_two_numbers_per_row_not_the_normalized_array(rng):

@@ -88,3 +88,10 @@ def serial_and_parallel(kernel, **options):
     the other threads would cost more than it saves."""
     from numba import njit
     return njit(parallel=True, **options)(kernel), njit(**options)(kernel)
+
+
+def choose_version(versions, size: int, parallel_from: int, parallel=None):
+    """The version of a ``serial_and_parallel`` pair to run on ``size`` numbers: all cores from
+    ``parallel_from`` on, one core below; ``parallel`` True or False overrides the size."""
+    on_all_cores = size >= parallel_from if parallel is None else parallel
+    return versions[0] if on_all_cores else versions[1]

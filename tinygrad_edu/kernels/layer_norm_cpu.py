@@ -37,7 +37,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .common import serial_and_parallel
+from .common import choose_version, serial_and_parallel
 
 JIT = dict(cache=True, error_model="numpy", fastmath={"reassoc"})
 PARALLEL_FROM = 1 << 20   # numbers in x; below, one core (see above)
@@ -93,12 +93,6 @@ def _backward(g, x, weight, mean, inv_std, consts, grad_x, partial_w, partial_b)
 _FORWARD, _BACKWARD = (serial_and_parallel(loop, **JIT) for loop in (_forward, _backward))
 
 
-def _pick(versions, a, parallel):
-    """The parallel version of a loop or the serial one; ``parallel`` None: by the size of a."""
-    return versions[0] if (a.size >= PARALLEL_FROM if parallel is None else parallel) \
-        else versions[1]
-
-
 def _rows(a, n):
     return np.ascontiguousarray(a).reshape(-1, n)
 
@@ -111,7 +105,7 @@ def layer_norm_forward(x, weight, bias, eps, parallel=None):
     rows = _rows(x, n)                                              # (rows, n)
     y = np.empty(rows.shape, x.dtype)
     mean, inv_std = np.empty(rows.shape[0], x.dtype), np.empty(rows.shape[0], x.dtype)
-    forward = _pick(_FORWARD, rows, parallel)
+    forward = choose_version(_FORWARD, rows.size, PARALLEL_FROM, parallel)
     forward(rows, weight.reshape(-1), bias.reshape(-1), _constants(x.dtype, n, eps), y, mean,
             inv_std)
     return y.reshape(x.shape), (mean, inv_std)
@@ -125,7 +119,7 @@ def layer_norm_backward(g, x, weight, saved, parallel=None):
     grad_x = np.empty(rows.shape, x.dtype)
     jobs = max(1, min(rows.shape[0], 4 * numba.get_num_threads()))  # a few blocks per thread
     partial_w, partial_b = np.empty((jobs, n), x.dtype), np.empty((jobs, n), x.dtype)
-    backward = _pick(_BACKWARD, rows, parallel)
+    backward = choose_version(_BACKWARD, rows.size, PARALLEL_FROM, parallel)
     backward(_rows(g, n).astype(x.dtype, copy=False), rows, weight.reshape(-1), *saved,
              _constants(x.dtype, n, 0), grad_x, partial_w, partial_b)
     return (grad_x.reshape(x.shape), partial_w.sum(axis=0).reshape(weight.shape),

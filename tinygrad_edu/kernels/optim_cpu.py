@@ -30,7 +30,7 @@ import math
 import numpy as np
 from numba import prange
 
-from .common import serial_and_parallel
+from .common import choose_version, serial_and_parallel
 
 PARALLEL_FROM = 32768   # weights; below, waking the other threads costs more than it saves
 
@@ -66,17 +66,12 @@ def _flat(param, grad):
     return param.reshape(-1), np.ascontiguousarray(grad, param.dtype).reshape(-1)
 
 
-def _pick(versions, param):
-    """The parallel version of a loop for a large parameter, the serial one for a small one."""
-    return versions[0] if param.size >= PARALLEL_FROM else versions[1]
-
-
 def sgd_step(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov):
     """One SGD step with an existing momentum buffer, on arrays, in place (``param`` and
     ``momentum_buffer``)."""
     consts = np.array([weight_decay, momentum, 1 - dampening, lr], param.dtype)
-    _pick(_SGD, param)(*_flat(param, grad), momentum_buffer.reshape(-1), consts,
-                       bool(nesterov))
+    sgd = choose_version(_SGD, param.size, PARALLEL_FROM)
+    sgd(*_flat(param, grad), momentum_buffer.reshape(-1), consts, bool(nesterov))
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay,
@@ -87,5 +82,5 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_dec
     shrink, decay = (1 - lr * weight_decay, 0.0) if decoupled else (1.0, weight_decay)
     consts = np.array([shrink, decay, beta1, 1 - beta1, beta2, 1 - beta2,
                        math.sqrt(1 - beta2 ** step), eps, lr / (1 - beta1 ** step)], param.dtype)
-    _pick(_ADAM, param)(*_flat(param, grad), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
-                        consts)
+    adam = choose_version(_ADAM, param.size, PARALLEL_FROM)
+    adam(*_flat(param, grad), exp_avg.reshape(-1), exp_avg_sq.reshape(-1), consts)
