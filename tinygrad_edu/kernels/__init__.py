@@ -10,7 +10,8 @@ with exactly the same array-level signatures:
 | "conv2d"     | ``conv_cpu``         | ``conv_cuda``        | conv2d_forward, _backward    |
 | "max_pool2d" | ``pool_cpu``         | ``pool_cuda``        | max_pool2d_forward, _backward|
 | "attention"  | ``attention_cpu``    | ``attention_cuda``   | attention_forward, _backward |
-| "lstm"       | ``lstm_cpu``         | (the reference)      | lstm_cell_forward, _backward |
+| "lstm"       | ``lstm_cpu``         | (the reference)      | lstm_cell_forward, _backward,|
+|              |                      |                      | recurrent_product            |
 | "gelu"       | ``gelu_cpu``         | (the reference)      | gelu_tanh_forward, _backward |
 | "layer_norm" | ``layer_norm_cpu``   | (the reference)      | layer_norm_forward, _backward|
 | "sgd"        | ``optim_cpu``        | (the reference)      | sgd_step                     |
@@ -23,7 +24,8 @@ and idle BLAS workers go to sleep soon after a product, not 0.1 s later (``blas_
 The attention kernels are wrapped as one differentiable operation in ``ops/fused_attention.py``.
 ``lstm_cpu`` runs the elementwise part of each step of the LSTM layer (``ops/lstm.py``),
 forward and in backpropagation through time, as one loop instead of five or twenty small array
-operations, ``gelu_cpu`` the tanh GELU in one pass instead of a dozen and
+operations (and, with MKL installed, multiplies by the recurrent weights packed once,
+``mkl_gemm``), ``gelu_cpu`` the tanh GELU in one pass instead of a dozen and
 ``layer_norm_cpu`` LayerNorm in one pass per row, and ``optim_cpu`` an SGD or Adam step in one
 pass instead of several (``optim/`` asks for it); on a GPU, where CuPy's elementwise operations
 are already cheap next to the products, the reference runs for these.

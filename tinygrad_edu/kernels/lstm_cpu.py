@@ -25,11 +25,17 @@ BLAS products (da_t W_hh and the next step's), 64 times per sequence. A parallel
 workers spin for a while before they sleep (``kernels/__init__.py``), and there they would
 spin on the core the next product needs: W4's step took 1.4x as long with the backward loop
 parallel. On one thread a (B, H) step takes some 50 µs.
+
+The products of the recurrence, h_{t-1} W_hhᵀ and da_t W_hh, multiply by the same weights at
+every step: ``recurrent_product`` packs them for the BLAS once, and ``matmul`` runs the layer's
+other products, both by MKL when it is installed (``mkl_gemm.py``).
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from .mkl_gemm import matmul, recurrent_product  # noqa: F401  (names of this impl: ops/lstm.py)
 
 
 @njit(cache=True)

@@ -42,6 +42,7 @@ gradient is itself differentiable.
 """
 from __future__ import annotations
 
+import operator
 from types import SimpleNamespace
 
 from ..autograd import Function, ShapeError
@@ -112,9 +113,25 @@ def lstm_cell_backward(grad_h, grad_c, dh_next, dc_next, gates, tanh_c, c_prev, 
     return dc * f
 
 
+class RecurrentProduct:
+    """x ↦ x·M for the matrix the recurrence multiplies by at every step (W_hhᵀ forward, W_hh
+    backward), with NumPy's or CuPy's product. ``kernels/mkl_gemm.py`` has one that packs M
+    for the BLAS once, instead of at every step."""
+
+    def __init__(self, matrix):
+        self.matrix = matrix                                             # (K, N)
+
+    def __call__(self, x):
+        return x @ self.matrix                                           # (m, K) -> (m, N)
+
+    def add_to(self, out, x):
+        out += x @ self.matrix                                           # out (m, N)
+
+
 # The reference as an ``impl``: the names a kernel module provides (``kernels/lstm_cpu.py``).
 REFERENCE = SimpleNamespace(lstm_cell_forward=lstm_cell_forward,
-                            lstm_cell_backward=lstm_cell_backward)
+                            lstm_cell_backward=lstm_cell_backward,
+                            recurrent_product=RecurrentProduct, matmul=operator.matmul)
 
 
 class LSTMLayer(Function):
@@ -134,7 +151,8 @@ class LSTMLayer(Function):
         scale[2 * hidden:3 * hidden] = 1
         shift = 1 - scale                                                # (4H,)
         w_ih_t = w_ih.T * scale                                          # (I, 4H)
-        gates = (x.reshape(steps * batch, -1) @ w_ih_t).astype(dtype, copy=False)  # (T·B, 4H)
+        gates = self.impl.matmul(x.reshape(steps * batch, -1), w_ih_t)  # (T·B, 4H)
+        gates = gates.astype(dtype, copy=False)
         gates = gates.reshape(steps, batch, 4 * hidden)                  # (T, B, 4H), scaled
         # the biases are added step by step, to a (B, 4H) block the loop has in cache anyway:
         # one pass over the whole (T, B, 4H) array, from memory, costs more
@@ -144,13 +162,15 @@ class LSTMLayer(Function):
         # W_hhᵀ copied into row order first (the BLAS multiplies a (B, H) block by it 1.6x
         # faster than by the transposed view, and it does so T times; w_hh.T * scale alone
         # would keep the transposed layout)
-        h, c, w_hh_t = h0, c0, xp.array(w_hh.T, dtype=dtype, order="C")  # (H, 4H), a copy
+        h, c = h0.astype(dtype, copy=False), c0                          # (B, H) each
+        w_hh_t = xp.array(w_hh.T, dtype=dtype, order="C")                # (H, 4H), a copy
         w_hh_t *= scale
+        recurrent = self.impl.recurrent_product(w_hh_t)                  # h ↦ h W_hhᵀ
         for t in range(steps):
             a = gates[t]                                                 # (B, 4H), in place
-            a += h @ w_hh_t                                              # scaled a_t
             if bias is not None:
                 a += bias
+            recurrent.add_to(a, h)                                       # scaled a_t
             xp.tanh(a, out=a)
             self.impl.lstm_cell_forward(a, scale, shift, c, hc[1, t])    # gates, c_t
             c = hc[1, t]
@@ -168,20 +188,22 @@ class LSTMLayer(Function):
         da = xp.empty_like(self.gates)                                   # (T, B, 4H)
         dh_next = xp.zeros((batch, hidden), da.dtype)                    # da_{t+1} W_hh
         dc_next = xp.zeros((batch, hidden), da.dtype)                    # dc_{t+1} ⊙ f_{t+1}
+        recurrent = self.impl.recurrent_product(w_hh.astype(da.dtype, copy=False))  # ↦ da W_hh
         for t in range(steps - 1, -1, -1):
             c_prev = cs[t - 1] if t else c0                              # (B, H)
             dc_next = self.impl.lstm_cell_backward(grad_h[t], grad_c[t], dh_next, dc_next,
                                                    self.gates[t], self.tanh_c[t], c_prev, da[t])
-            dh_next = da[t] @ w_hh                                       # (B, H)
+            dh_next = recurrent(da[t])                                   # (B, H)
         da = da.reshape(steps * batch, 4 * hidden)                       # (T·B, 4H)
-        wanted = [tensor.requires_grad for tensor in self.inputs]
+        matmul, wanted = self.impl.matmul, [tensor.requires_grad for tensor in self.inputs]
         grads = [None, dh_next, dc_next, None, None] + [None] * (len(self.inputs) - 5)
         if wanted[0]:
-            grads[0] = (da @ w_ih).reshape(x.shape)                      # (T, B, I)
+            grads[0] = matmul(da, w_ih).reshape(x.shape)                 # (T, B, I)
         if wanted[3]:
-            grads[3] = da.T @ x.reshape(steps * batch, -1)               # (4H, I)
+            grads[3] = matmul(da.T, x.reshape(steps * batch, -1))        # (4H, I)
         if wanted[4]:   # h_{t-1} is h_0 for the first step, the output's h_{t-1} after it
-            grads[4] = da[:batch].T @ h0 + da[batch:].T @ hs[:-1].reshape(-1, hidden)  # (4H, H)
+            grads[4] = (matmul(da[:batch].T, h0)                         # (4H, H)
+                        + matmul(da[batch:].T, hs[:-1].reshape(-1, hidden)))
         if len(grads) > 5:
             grads[5] = grads[6] = sum_over_rows(xp, da)                  # (4H,)
         return tuple(grads)
