@@ -102,6 +102,8 @@ def limit_threads(threads: int) -> list[str]:
     so that the thread settings it makes on import (``tinygrad_edu/kernels``) are in place
     before Numba's threads start, as in a user's process."""
     import tinygrad_edu  # noqa: F401
+    from tinygrad_edu.kernels import mkl_gemm
+    mkl_gemm.available()   # MKL (when installed) loaded now, so that the limit reaches it too
     notes = []
     try:
         from threadpoolctl import threadpool_limits
@@ -141,8 +143,8 @@ def blas_description() -> tuple[str, list[str]]:
     kernels = pool.get("architecture") or "unknown"
     line = f"{pool.get('internal_api', 'BLAS')} {pool.get('version', '')}, {kernels} kernels"
     mkl = [other for other in pools if other is not pool and other.get("internal_api") == "mkl"]
-    if mkl:   # tinygrad_edu's LSTM runs its products by MKL (kernels/mkl_gemm.py)
-        line += f"; the LSTM's products: MKL {mkl[0].get('version', '')}"
+    if mkl:   # tinygrad_edu's linear layers and LSTM run their products by MKL (mkl_gemm.py)
+        line += f"; tinygrad_edu's linear and LSTM products: MKL {mkl[0].get('version', '')}"
     warnings = []
     if kernels.lower() in GENERIC_BLAS_KERNELS:
         warnings.append(f"NumPy's BLAS runs its generic {kernels} kernels on this processor; "

@@ -157,3 +157,49 @@ def test_the_lstm_kernels_multiply_packed(rng, monkeypatch):
     for a, b in zip(with_kernel, reference):
         assert a.dtype == np.float32
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- linear layers
+
+def test_linear_layers_run_their_products_by_the_kernel_switch(rng, monkeypatch):
+    """nn.Linear and F.linear ask the switch ("linear": kernels/mkl_gemm.py) for their three
+    products; ``kernels.use("numpy", ops=["linear"])`` gives the reference, NumPy's ``@``."""
+    calls = []
+    original = mkl_gemm.matmul
+    monkeypatch.setattr(mkl_gemm, "matmul", lambda a, b: calls.append(a.shape) or original(a, b))
+    layer = tg.nn.Linear(3, 4).double()
+    x = tg.Tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
+    layer(x).sum().backward()
+    assert calls == [(10, 3), (10, 4), (4, 10)]   # y = x Wᵀ, dL/dx = g W, dL/dW = gᵀ x
+    expected = [x.grad.numpy(), layer.weight.grad.numpy(), layer.bias.grad.numpy()]
+    calls.clear()
+    x.grad = layer.weight.grad = layer.bias.grad = None
+    with tg.kernels.use("numpy", ops=["linear"]):
+        layer(x).sum().backward()
+    assert calls == []
+    for got, want in zip([x.grad, layer.weight.grad, layer.bias.grad], expected):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_gradcheck_through_mkl(rng, bias):
+    from tinygrad_edu.ops.linear import linear
+    shapes = [(2, 3, 4), (5, 4)] + ([(5,)] if bias else [])
+    leaves = [tg.Tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    assert tg.gradcheck(lambda *t: linear(*t, impl=mkl_gemm), leaves)
+
+
+@needs_mkl
+def test_the_command_lines_thread_limit_reaches_mkl():
+    import numba
+    from threadpoolctl import threadpool_limits
+    from tinygrad_edu.cli import limit_threads
+    library, numba_threads = mkl_gemm._mkl(), numba.get_num_threads()
+    before = library.MKL_Get_Max_Threads()
+    try:
+        limit_threads(1)
+        assert library.MKL_Get_Max_Threads() == 1
+    finally:
+        threadpool_limits(before)
+        numba.set_num_threads(numba_threads)
+    assert library.MKL_Get_Max_Threads() == before

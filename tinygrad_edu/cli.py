@@ -213,6 +213,8 @@ def limit_threads(count: int) -> None:
         raise UserError(f"--threads must be at least 1, got {count}")
     import numba
     from threadpoolctl import threadpool_limits
+    from .kernels import mkl_gemm
+    mkl_gemm.available()       # load MKL (when installed) now, so that the limit reaches it too
     threadpool_limits(count)   # stays in force for the rest of the process
     numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
 

@@ -1,5 +1,6 @@
 """Fast paths for the hot spots: Numba kernels for convolution, max pooling, attention, the
-LSTM's steps, the tanh GELU, LayerNorm and the optimizers' updates.
+LSTM's steps, the tanh GELU, LayerNorm and the optimizers' updates; MKL's matrix products for
+the linear layers and the LSTM, where MKL is installed.
 
 The operations in ``ops/`` are written once, readably, with NumPy/CuPy array calls: that is the
 *reference*, the definition of each operation. For these this package holds compiled kernels
@@ -16,6 +17,7 @@ with exactly the same array-level signatures:
 | "layer_norm" | ``layer_norm_cpu``   | (the reference)      | layer_norm_forward, _backward|
 | "sgd"        | ``optim_cpu``        | (the reference)      | sgd_step                     |
 | "adam"       | ``optim_cpu``        | (the reference)      | adam_step                    |
+| "linear"     | ``mkl_gemm`` (MKL)   | (the reference)      | matmul                       |
 
 ``conv_cpu`` picks, per shape, between ``conv_cpu_direct`` (SIMD loops) and ``conv_cpu_im2col``
 (columns + BLAS); ``attention_cpu`` and ``gelu_cpu`` use ``exp_cpu``, an exponential the
@@ -28,7 +30,9 @@ operations (and, with MKL installed, multiplies by the recurrent weights packed 
 ``mkl_gemm``), ``gelu_cpu`` the tanh GELU in one pass instead of a dozen and
 ``layer_norm_cpu`` LayerNorm in one pass per row, and ``optim_cpu`` an SGD or Adam step in one
 pass instead of several (``optim/`` asks for it); on a GPU, where CuPy's elementwise operations
-are already cheap next to the products, the reference runs for these.
+are already cheap next to the products, the reference runs for these. ``mkl_gemm`` runs the
+linear layers' products by MKL (a BLAS faster than NumPy's on their shapes) when it is
+installed, and NumPy's ``@`` when not.
 
 **Small interfaces.** The convolution and pooling functions take their arrays and one
 ``ConvGeometry`` (``ops/window.py``: stride, padding, dilation, groups and the output size,
@@ -92,11 +96,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("GOMP_SPINCOUNT", str(NUMBA_SPIN_ROUNDS))
 shorten_blas_spin()   # and OpenBLAS's idle workers sleep after 0.4 ms, not 0.1 s (blas_threads)
 
-OPS = ("conv2d", "max_pool2d", "attention", "lstm", "gelu", "layer_norm", "sgd", "adam")
+OPS = ("conv2d", "max_pool2d", "attention", "lstm", "gelu", "layer_norm", "sgd", "adam",
+       "linear")
 CHOICES = ("numpy", "numba")
 _MODULES = {"cpu": {"conv2d": "conv_cpu", "max_pool2d": "pool_cpu", "attention": "attention_cpu",
                     "lstm": "lstm_cpu", "gelu": "gelu_cpu", "layer_norm": "layer_norm_cpu",
-                    "sgd": "optim_cpu", "adam": "optim_cpu"},
+                    "sgd": "optim_cpu", "adam": "optim_cpu", "linear": "mkl_gemm"},
             "cuda": {"conv2d": "conv_cuda", "max_pool2d": "pool_cuda",
                      "attention": "attention_cuda"}}
 # "auto" on a GPU: the reference for every op, until the numba.cuda kernels are measured faster.
@@ -210,6 +215,11 @@ def _warm_lstm(lstm, dtype):
     h, gates = np.ones((2, 3), dtype), np.ones((2, 12), dtype)
     lstm.lstm_cell_forward(gates, gates[0], gates[0], h, h.copy())
     lstm.lstm_cell_backward(h, h, h, h, gates, h, h, np.empty((2, 12), dtype))
+    lstm.recurrent_product(np.ones((3, 12), dtype)).add_to(gates, h)   # MKL, when installed
+
+
+def _warm_linear(mkl_gemm, dtype):
+    mkl_gemm.matmul(np.ones((2, 3), dtype), np.ones((3, 2), dtype))   # loads MKL's library
 
 
 def _warm_gelu(gelu, dtype):
@@ -239,7 +249,7 @@ def _warm_adam(optim, dtype):
 # per op: a function that runs its CPU kernels once on tiny arrays of a dtype
 _WARM = {"conv2d": _warm_conv2d, "max_pool2d": _warm_max_pool2d, "attention": _warm_attention,
          "lstm": _warm_lstm, "gelu": _warm_gelu, "layer_norm": _warm_layer_norm,
-         "sgd": _warm_sgd, "adam": _warm_adam}
+         "sgd": _warm_sgd, "adam": _warm_adam, "linear": _warm_linear}
 
 
 def warmup(dtypes=("float32", "float64"), ops=None) -> float:

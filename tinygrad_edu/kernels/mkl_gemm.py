@@ -1,4 +1,11 @@
-"""The LSTM's matrix products by MKL: the recurrent weights packed once, the rest plain.
+"""Matrix products by MKL, for the linear layers and the LSTM (its recurrent weights packed once).
+
+Intel's MKL is the BLAS PyTorch's CPU builds use. On the products of W1-W4 it is faster than
+NumPy's own BLAS (OpenBLAS, in NumPy's wheels): a GPT step's linear-layer products, shape by
+shape, took 17.2 ms with MKL against 19.6 (eighth round). ``matmul`` is a plain product by MKL
+(``?gemm``), reading transposed views as they lie, with no copy; the linear layers
+(``ops/linear.py``, through the kernel switch's "linear") and the LSTM's four large products
+(all steps' inputs at once, the weight gradients) use it.
 
 A BLAS product C = A·B does not read A and B as they lie in memory. It first copies ("packs")
 panels of both into the order its inner loop reads them, then multiplies the panels. In a large
@@ -7,25 +14,27 @@ h_{t-1}, (B, H) = (32, 256) in W4, and B is W_hhᵀ, (H, 4H) = (256, 1024): each
 megabyte of weights to multiply them by 32 rows, and a layer does that 64 times a sequence
 forward (h_{t-1} W_hhᵀ) and 64 times backward (da_t W_hh), always with the same weights.
 
-Intel's MKL, the BLAS PyTorch's CPU builds use, lets a program pack B once and multiply many
-A's by it: ``cblas_?gemm_pack``, then ``cblas_?gemm_compute`` (oneDNN's LSTM does the same).
-NumPy's own BLAS (OpenBLAS, in NumPy's wheels) has no such call. Measured alone on W4's
-shapes, 2 threads, a 2-core Xeon: (32, 256)·(256, 1024) took 157 us with NumPy's product, 132
-with MKL's and 109 packed, (32, 1024)·(1024, 256) 246, 160 and 119; packing once, 29 us.
-``PackedProduct`` is x ↦ x·M packed; ``matmul`` is a plain product by MKL (``?gemm``), for the
-layer's four large products (all steps' inputs at once and the weight gradients), where MKL
-too is faster than NumPy's BLAS on these shapes.
+MKL lets a program pack B once and multiply many A's by it: ``cblas_?gemm_pack``, then
+``cblas_?gemm_compute`` (oneDNN's LSTM does the same); OpenBLAS has no such call. Measured
+alone on W4's shapes, 2 threads, a 2-core Xeon: (32, 256)·(256, 1024) took 157 us with NumPy's
+product, 132 with MKL's and 109 packed, (32, 1024)·(1024, 256) 246, 160 and 119; packing once,
+29 us. ``PackedProduct`` is x ↦ x·M with M packed.
 
-**Optional.** ``pip install "tinygrad_edu[mkl]"`` brings MKL; both are used when its library
-loads, for float32 and float64, unless ``TINYGRAD_EDU_MKL=0``. Otherwise ``recurrent_product``
+In one process, steps alternating with MKL on and off (24 rounds of 3 steps, ninth round):
+W1 0.93x, W2 0.95x, W3 0.94x, W4 0.83x.
+
+**Optional.** ``pip install "tinygrad_edu[mkl]"`` brings MKL; ``matmul`` and
+``recurrent_product`` use it when its library loads, for float32 and float64, unless
+``TINYGRAD_EDU_MKL=0`` (or the kernel switch chooses "numpy"). Otherwise ``recurrent_product``
 returns the reference, ``ops/lstm.py::RecurrentProduct``, and ``matmul`` is NumPy's ``@``; the
 numbers agree up to rounding (the tests compare them).
 
 **Threads.** ``MKL_THREADING_LAYER=GNU`` (unless the user set it): MKL's threads are then
 GNU OpenMP's, the team Numba's parallel loops already use, with the same short spin
-(``kernels/__init__.py``), instead of a third pool of threads next to OpenBLAS's. Loading sets
-MKL's thread count explicitly to its own default (``MKL_NUM_THREADS``, else the cores): left
-implicit, MKL chose fewer threads by itself, and W4's step gained 3% instead of 15%.
+(``kernels/__init__.py``), instead of a third pool of threads next to OpenBLAS's. Loading also
+sets MKL's thread count explicitly to its own default (``MKL_NUM_THREADS``, else the cores): in
+an early comparison W4 gained 3% without this and 15% with it (that comparison reloaded the
+library between rounds, so the cause is not certain; setting it costs nothing).
 """
 from __future__ import annotations
 

@@ -3,18 +3,24 @@
 Linear computes y = x Wᵀ + b with W of shape (out_features, in_features), PyTorch's layout, so
 a PyTorch state_dict loads unchanged. The product and the bias are one operation,
 ``ops/linear.py``, with its gradients written out: dL/dW = (dL/dy)ᵀ x, dL/db = Σ_batch dL/dy,
-dL/dx = dL/dy W.
+dL/dx = dL/dy W. ``linear`` here (``F.linear``) runs its products by the kernel switch's
+choice: MKL's where it is installed (``kernels/mkl_gemm.py``), else NumPy's.
 """
 from __future__ import annotations
 
 import math
 
 from ..tensor import Tensor
-from .. import creation
+from .. import creation, kernels
 from ..autograd import ShapeError
-from ..ops.linear import linear
+from ..ops import linear as _linear
 from . import init
 from .module import Module, Parameter
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """PyTorch's ``F.linear``: y = x Wᵀ + b for x (..., in), W (out, in), b (out,)."""
+    return _linear.linear(x, weight, bias, impl=kernels.select("linear", x.device))
 
 
 class Linear(Module):

@@ -15,8 +15,14 @@ two. ``backward_arrays`` is the first-order path; with ``create_graph=True`` the
 differentiates ``composed`` (the three-node version) instead, so the gradient stays
 differentiable. Inside ``tg.autocast``, for float16 inputs or mixed dtypes, ``linear`` is that
 composed version, whose product and add already know the casting and promotion rules.
+
+``impl`` runs the three products: None for NumPy's (or CuPy's) ``@``, the reference; the layers
+pass what the kernel switch chose (``kernels/mkl_gemm.py``: MKL's products where installed).
 """
 from __future__ import annotations
+
+import operator
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -25,6 +31,7 @@ from ..autograd import Function
 from ..tensor import Tensor
 
 _ONE_OPERATION_DTYPES = (np.float32, np.float64)
+REFERENCE = SimpleNamespace(matmul=operator.matmul)   # the names a kernel module provides
 
 
 def sum_over_rows(xp, rows):
@@ -45,9 +52,10 @@ class Linear(Function):
 
     fresh_gradients = True   # three new products and sums: the walk may keep them
 
-    def forward(self, x, weight, *bias):
+    def forward(self, x, weight, *bias, impl=None):
+        self.matmul = (impl or REFERENCE).matmul
         rows = x.reshape(-1, x.shape[-1])                               # (N, in)
-        y = rows @ weight.T                                             # (N, out)
+        y = self.matmul(rows, weight.T)                                 # (N, out)
         if bias:
             y += bias[0]
         return y.reshape(x.shape[:-1] + (weight.shape[0],))             # (..., out)
@@ -55,9 +63,9 @@ class Linear(Function):
     def backward_arrays(self, grad):
         x, weight = self.inputs[0].data, self.inputs[1].data
         wanted = [tensor.requires_grad for tensor in self.inputs]
-        flat = grad.reshape(-1, grad.shape[-1])                         # (N, out)
-        grads = [(flat @ weight).reshape(x.shape) if wanted[0] else None,           # (..., in)
-                 flat.T @ x.reshape(-1, x.shape[-1]) if wanted[1] else None]        # (out, in)
+        flat, matmul = grad.reshape(-1, grad.shape[-1]), self.matmul    # (N, out)
+        grads = [matmul(flat, weight).reshape(x.shape) if wanted[0] else None,      # (..., in)
+                 matmul(flat.T, x.reshape(-1, x.shape[-1])) if wanted[1] else None]  # (out, in)
         if len(self.inputs) == 3:
             grads.append(sum_over_rows(self.xp, flat) if wanted[2] else None)       # (out,)
         return tuple(grads)
@@ -66,8 +74,9 @@ class Linear(Function):
         return composed_linear(x, weight, *bias)
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x Wᵀ + b  for x (..., in), W (out, in), b (out,)  ->  y (..., out)."""
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, impl=None) -> Tensor:
+    """y = x Wᵀ + b  for x (..., in), W (out, in), b (out,)  ->  y (..., out); ``impl``: the
+    module whose ``matmul`` runs the products, or None for the reference."""
     dtypes = {x.dtype, weight.dtype} | (set() if bias is None else {bias.dtype})
     one_operation = (len(dtypes) == 1 and x.dtype in _ONE_OPERATION_DTYPES and x.ndim > 0
                      and weight.ndim == 2 and x.shape[-1] == weight.shape[1]
@@ -75,4 +84,5 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                      and not is_autocast_enabled(x.device))
     if not one_operation:   # autocast, float16, mixed dtypes, or shapes matmul will refuse
         return composed_linear(x, weight, bias)
-    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Linear.apply(*inputs, impl=impl)
