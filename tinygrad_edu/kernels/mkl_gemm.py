@@ -56,7 +56,7 @@ _PREFIXES = {np.dtype(np.float32): ("s", ctypes.c_float),
 
 @functools.lru_cache(maxsize=None)
 def _mkl():
-    """MKL's single-library entry point (libmkl_rt), with the packed calls typed; or None."""
+    """MKL's single-library entry point (libmkl_rt), its product calls typed; or None."""
     if os.environ.get("TINYGRAD_EDU_MKL") == "0":
         return None
     os.environ.setdefault("MKL_THREADING_LAYER", "GNU")
