@@ -104,10 +104,10 @@ def _row_stride(a):
 def _operand(a):
     """(CBLAS transpose flag, leading dimension, array) to hand a 2-D array to ?gemm without
     copying it: its rows as they lie, or a transposed view's rows (a copy if neither)."""
-    if _row_stride(a) is not None:
-        return _NO_TRANSPOSE, _row_stride(a), a
-    if _row_stride(a.T) is not None:
-        return _TRANSPOSE, _row_stride(a.T), a
+    for flag, view in ((_NO_TRANSPOSE, a), (_TRANSPOSE, a.T)):
+        stride = _row_stride(view)
+        if stride is not None:
+            return flag, stride, a
     return _NO_TRANSPOSE, max(a.shape[1], 1), np.ascontiguousarray(a)
 
 
@@ -152,20 +152,22 @@ class PackedProduct:
         if x.dtype != self.matrix.dtype or out.dtype != self.matrix.dtype:
             raise TypeError(f"PackedProduct: x {x.dtype} and out {out.dtype} must be "
                             f"{self.matrix.dtype}, the packed matrix's dtype")
+        out_stride = _row_stride(out) if out.ndim == 2 else None
         if x.ndim != 2 or x.shape[1] != self.matrix.shape[0] or out.shape != (
-                x.shape[0], self.matrix.shape[1]) or _row_stride(out) is None:
+                x.shape[0], self.matrix.shape[1]) or out_stride is None:
             raise ValueError(f"PackedProduct: x {x.shape} · M {self.matrix.shape} into out "
                              f"{out.shape} (rows contiguous) does not fit")
-        if _row_stride(x) is None:
+        x_stride = _row_stride(x)
+        if x_stride is None:
             x = np.ascontiguousarray(x)
+            x_stride = max(x.shape[1], 1)
         (rows, k), n = x.shape, self.matrix.shape[1]
         if rows == 0 or k == 0:   # nothing to multiply: x·M is zero
             if beta == 0:
                 out[...] = 0
             return out
-        self._compute(_ROW_MAJOR, _NO_TRANSPOSE, _PACKED, rows, n, k, x.ctypes.data,
-                      _row_stride(x), self._packed_for(rows).ctypes.data, n, beta,
-                      out.ctypes.data, _row_stride(out))
+        self._compute(_ROW_MAJOR, _NO_TRANSPOSE, _PACKED, rows, n, k, x.ctypes.data, x_stride,
+                      self._packed_for(rows).ctypes.data, n, beta, out.ctypes.data, out_stride)
         return out
 
     def __call__(self, x):
