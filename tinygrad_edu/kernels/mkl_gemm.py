@@ -23,11 +23,12 @@ product, 132 with MKL's and 109 packed, (32, 1024)·(1024, 256) 246, 160 and 119
 In one process, steps alternating with MKL on and off (24 rounds of 3 steps, ninth round):
 W1 0.93x, W2 0.95x, W3 0.94x, W4 0.83x.
 
-**Optional.** ``pip install "tinygrad_edu[mkl]"`` brings MKL; ``matmul`` and
-``recurrent_product`` use it when its library loads, for float32 and float64, unless
-``TINYGRAD_EDU_MKL=0`` (or the kernel switch chooses "numpy"). Otherwise ``recurrent_product``
-returns the reference, ``ops/lstm.py::RecurrentProduct``, and ``matmul`` is NumPy's ``@``; the
-numbers agree up to rounding (the tests compare them).
+**Optional.** ``pip install "tinygrad_edu[mkl]"`` brings MKL on Linux on x86-64 (the loader
+looks for ``libmkl_rt.so`` in the environment's ``lib`` folder, then on the system).
+``matmul`` and ``recurrent_product`` use it when its library loads, for float32 and float64,
+unless ``TINYGRAD_EDU_MKL=0`` (or the kernel switch chooses "numpy"). Otherwise
+``recurrent_product`` returns the reference, ``ops/lstm.py::RecurrentProduct``, and ``matmul``
+is NumPy's ``@``; the numbers agree up to rounding (the tests compare them).
 
 **Threads.** ``MKL_THREADING_LAYER=GNU`` (unless the user set it): MKL's threads are then
 GNU OpenMP's, the team Numba's parallel loops already use, with the same short spin
