@@ -12,7 +12,7 @@ with exactly the same array-level signatures:
 | "max_pool2d" | ``pool_cpu``         | ``pool_cuda``        | max_pool2d_forward, _backward|
 | "attention"  | ``attention_cpu``    | ``attention_cuda``   | attention_forward, _backward |
 | "lstm"       | ``lstm_cpu``         | (the reference)      | lstm_cell_forward, _backward,|
-|              |                      |                      | recurrent_product            |
+|              |                      |                      | recurrent_product, matmul    |
 | "gelu"       | ``gelu_cpu``         | (the reference)      | gelu_tanh_forward, _backward |
 | "layer_norm" | ``layer_norm_cpu``   | (the reference)      | layer_norm_forward, _backward|
 | "sgd"        | ``optim_cpu``        | (the reference)      | sgd_step                     |

@@ -137,8 +137,9 @@ REFERENCE = SimpleNamespace(lstm_cell_forward=lstm_cell_forward,
 class LSTMLayer(Function):
     """hc = [h_1 .. h_T; c_1 .. c_T] (2, T, B, H) from x (T, B, I), h_0, c_0 (B, H), the
     weights and (optionally) the two biases; backward: backpropagation through time on arrays
-    (the equations are in the module docstring). ``impl``: the module whose
-    ``lstm_cell_backward`` runs each step (a Numba kernel), or None for the reference."""
+    (the equations are in the module docstring). ``impl``: the module whose cell functions run
+    each step and whose ``recurrent_product`` and ``matmul`` run the products (Numba kernels and
+    MKL, ``kernels/lstm_cpu.py``), or None for the reference (``REFERENCE``)."""
 
     def forward(self, x, h0, c0, w_ih, w_hh, *biases, impl=None):
         xp, self.impl = self.xp, impl or REFERENCE
@@ -217,7 +218,7 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,
     """One LSTM layer over a whole sequence as one operation: x (T, B, I), h0 and c0 (B, H),
     w_ih (4H, I), w_hh (4H, H), b_ih and b_hh (4H,) or both None. Returns (2, T, B, H): [0]
     holds the hidden states h_1 .. h_T, [1] the cell states c_1 .. c_T. ``impl``: the kernel
-    module for the steps of the backward pass, or None for the reference."""
+    module for the steps and the products (see ``LSTMLayer``), or None for the reference."""
     biases = () if b_ih is None and b_hh is None else (b_ih, b_hh)
     hidden = w_hh.shape[-1]
     if (x.ndim != 3 or x.shape[0] == 0 or h0.shape != (x.shape[1], hidden) or c0.shape != h0.shape
